@@ -119,7 +119,7 @@ demo-down:
 
 install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stratus
-	install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(PROGRAM_BINS),install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	$(if $(SCRIPTS),install -m 0755 $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/)
 	cp -R templates projects docs $(DESTDIR)$(PREFIX)/share/stratus/
 
