@@ -3,4 +3,4 @@
 LIBS += liblang
 liblang_SRCS := $(sort $(wildcard src/lang/*.c))
 liblang_PKGS := jansson
-liblang_LDLIBS :=
+liblang_LDLIBS := -lm
