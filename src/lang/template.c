@@ -1720,10 +1720,7 @@ static int resolve_attrs(struct ictx *c, struct tmpl_attrs *dst, const struct tm
 		json_t *v = NULL;
 		if (a->kind == TMPL_V_REF) {
 			json_t *pv = json_object_get(c->values, a->ref);
-			if (!pv)
-				continue;
-			v = json_deep_copy(pv);
-			if (!v)
+			if (pv && !(v = json_deep_copy(pv)))
 				return ierr(c, 0, -ENOMEM, "out of memory");
 		} else if (a->kind == TMPL_V_EXPR) {
 			struct filter *f = NULL;
@@ -1732,11 +1729,9 @@ static int resolve_attrs(struct ictx *c, struct tmpl_attrs *dst, const struct tm
 				return ierr(c, 0, -ENOMEM, "out of memory");
 			}
 			filter_free(f);
-			if (!v)
-				continue;
-		} else if (!a->value) {
-			continue;   /* := undefined */
 		}
+		/* an undefined value stays (value NULL) so that it overrides an
+		 * inherited one; attrs_prune() drops it at the end */
 		struct tmpl_attr *d = attrs_push(dst);
 		if (!d) {
 			json_decref(v);
@@ -1847,6 +1842,20 @@ fail:
 	return c->rc;
 }
 
+/* Drop the attributes whose value is undefined. */
+static void attrs_prune(struct tmpl_attrs *l)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->v[i].value) {
+			attr_release(&l->v[i]);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+}
+
 static int build_node(struct ictx *c, struct tmpl_node *dst, const struct tmpl_node *n)
 {
 	const struct tmpl *t = c->t;
@@ -1865,6 +1874,12 @@ static int build_node(struct ictx *c, struct tmpl_node *dst, const struct tmpl_n
 	for (int i = depth - 1; i >= 0; i--)
 		if (merge_layer(c, dst, chain[i], i == 0) < 0)
 			return c->rc;
+	attrs_prune(&dst->attrs);
+	attrs_prune(&dst->config);
+	for (size_t i = 0; i < dst->n_inits; i++)
+		attrs_prune(&dst->inits[i].attrs);
+	for (size_t i = 0; i < dst->n_subs; i++)
+		attrs_prune(&dst->subs[i].attrs);
 	const struct tmpl_attr *mc = tmpl_attr_find(&dst->attrs, "MaxCount");
 	if (mc) {
 		const json_t *v = mc->value;
@@ -1989,6 +2004,7 @@ int tmpl_instantiate(const struct tmpl *t, const char *cluster_name,
 	}
 	if (resolve_attrs(&c, &r->attrs, &t->attrs) < 0)
 		goto done;
+	attrs_prune(&r->attrs);
 	for (size_t i = 0; i < t->n_nodes; i++) {
 		if (t->nodes[i].abstract)
 			continue;
