@@ -635,6 +635,8 @@ notlit:
  * integers (no sign but '-', no leading zero) as integers, all else strings. */
 static json_t *infer_value(const char *s, size_t n)
 {
+	if (n == 0)
+		return json_string("");
 	if (n == 4 && !strncasecmp(s, "true", 4))
 		return json_true();
 	if (n == 5 && !strncasecmp(s, "false", 5))
@@ -879,7 +881,7 @@ static int parse_attribute(struct pstate *ps, const char *b, const char *e)
 		a->kind = TMPL_V_EXPR;
 		return 0;
 	}
-	if (vb[0] == '$') {
+	if (vn && vb[0] == '$') {
 		if (!valid_ref_name(vb + 1, vn - 1))
 			return perr(ps, line, -EINVAL, "'%.*s' is not a parameter reference: write "
 			            "'$Name' alone as the value, '${expression}', or quote the text "

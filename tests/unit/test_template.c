@@ -622,6 +622,17 @@ static void test_values(void **state)
 	assert_string_equal(sval(a, "Eq"), "a=b");
 	tmpl_free(t);
 
+	/* found by fuzz_template: an empty value at the very end, no newline */
+	static const char eof_text[] = { '[', 'c', 'l', 'u', 's', 't', 'e', 'r', ' ', 'c', ']', '\n',
+	                                 'K', ' ', '=' };
+	char *err = NULL;
+	assert_int_equal(tmpl_parse(eof_text, sizeof(eof_text), "eof.txt", &t, &err), 0);
+	assert_string_equal(sval(&t->attrs, "K"), "");
+	tmpl_free(t);
+	assert_int_equal(tmpl_parse(eof_text, sizeof(eof_text) - 1, "eof.txt", &t, &err), -EINVAL);
+	assert_string_equal(err, "eof.txt:2: expected 'Key = value' or a '[section]', not 'K'");
+	free(err);
+
 	t = parse_ok("[cluster c]\n  [[node n]]\n  Rec := [A=1; B=\"x\", C={1}]\n", "v.txt");
 	s = json_dumps(tmpl_attr_value(&t->nodes[0].attrs, "Rec"), JSON_COMPACT);
 	assert_string_equal(s, "{\"A\":1,\"B\":\"x\",\"C\":[1]}");
