@@ -222,6 +222,19 @@ static int attrs_set(struct tmpl_attrs *l, const struct tmpl_attr *src)
 
 static int attrs_merge(struct tmpl_attrs *dst, const struct tmpl_attrs *src)
 {
+	if (dst->n == 0) {
+		/* keys of one list are unique: copy without the (linear) lookups */
+		for (size_t i = 0; i < src->n; i++) {
+			struct tmpl_attr *a = attrs_push(dst);
+			if (!a)
+				return -ENOMEM;
+			if (attr_copy(a, &src->v[i]) < 0) {
+				dst->n--;
+				return -ENOMEM;
+			}
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < src->n; i++) {
 		int rc = attrs_set(dst, &src->v[i]);
 		if (rc < 0)
@@ -1821,17 +1834,34 @@ static int merge_layer(struct ictx *c, struct tmpl_node *dst, const struct tmpl_
 	struct tmpl_attrs tmp = { 0 };
 	if (resolve_attrs(c, &tmp, &src->attrs) < 0)
 		goto fail;
-	for (size_t i = 0; i < tmp.n; i++) {
-		/* Abstract belongs to the node that says it, never inherited */
-		if (!own && !strcasecmp(tmp.v[i].key, "Abstract"))
-			continue;
-		if (attrs_set(&dst->attrs, &tmp.v[i]) < 0)
-			goto oom;
+	/* Abstract belongs to the node that says it, never inherited */
+	if (!own) {
+		struct tmpl_attr *ab = attrs_find_mut(&tmp, "Abstract");
+		if (ab) {
+			size_t at = (size_t)(ab - tmp.v);
+			attr_release(ab);
+			memmove(ab, ab + 1, (tmp.n - at - 1) * sizeof(*ab));
+			tmp.n--;
+		}
 	}
+	int mrc = attrs_merge(&dst->attrs, &tmp);
+	if (mrc == -E2BIG) {
+		ierr(c, src->line, -E2BIG, "'%s' has more than %d attributes with those it inherits",
+		     dst->name, TMPL_MAX_ATTRS);
+		goto fail;
+	}
+	if (mrc < 0)
+		goto oom;
 	attrs_release(&tmp);
 	if (resolve_attrs(c, &tmp, &src->config) < 0)
 		goto fail;
-	if (attrs_merge(&dst->config, &tmp) < 0)
+	mrc = attrs_merge(&dst->config, &tmp);
+	if (mrc == -E2BIG) {
+		ierr(c, src->line, -E2BIG, "'%s' has more than %d configuration entries with those "
+		     "it inherits", dst->name, TMPL_MAX_ATTRS);
+		goto fail;
+	}
+	if (mrc < 0)
 		goto oom;
 	attrs_release(&tmp);
 	if (merge_inits(c, dst, src) < 0 || merge_subs(c, dst, src) < 0)

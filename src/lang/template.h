@@ -40,7 +40,7 @@
 #define TMPL_MAX_LINE      65536      /* bytes in one line or one '''...''' value */
 #define TMPL_MAX_NODES     256        /* nodes + node arrays (incl. defaults, abstract) */
 #define TMPL_MAX_PARAMS    1024
-#define TMPL_MAX_ATTRS     4096       /* attributes in one section */
+#define TMPL_MAX_ATTRS     1024       /* attributes in one section (lookups are linear) */
 #define TMPL_MAX_ITEMS     65536      /* attributes, sections and specs in all */
 #define TMPL_MAX_DEPTH     16         /* nesting of := literals ({...} and [...]) */
 #define TMPL_MAX_EXTENDS   8          /* length of an Extends = chain */

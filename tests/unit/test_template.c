@@ -836,8 +836,22 @@ static void test_limits(void **state)
 	for (int i = 0; i <= TMPL_MAX_ATTRS; i++)
 		b.len += snprintf(b.data + b.len, big - b.len, "k%d = 1\n", i);
 	assert_int_equal(tmpl_parse(b.data, b.len, "a.txt", &t, &err), -E2BIG);
-	assert_string_equal(err, "a.txt:4099: more than 4096 attributes in one section");
+	assert_string_equal(err, "a.txt:1027: more than 1024 attributes in one section");
 	free(err);
+	/* too many once inherited: refused at instantiation */
+	b.len = snprintf(b.data, big, "[cluster a]\n[[node defaults]]\n");
+	for (int i = 0; i < 1000; i++)
+		b.len += snprintf(b.data + b.len, big - b.len, "d%d = 1\n", i);
+	b.len += snprintf(b.data + b.len, big - b.len, "[[node x]]\n");
+	for (int i = 0; i < 100; i++)
+		b.len += snprintf(b.data + b.len, big - b.len, "x%d = 1\n", i);
+	assert_int_equal(tmpl_parse(b.data, b.len, "i.txt", &t, &err), 0);
+	struct tmpl *ri = NULL;
+	assert_int_equal(tmpl_instantiate(t, NULL, NULL, &ri, &err), -E2BIG);
+	assert_null(ri);
+	assert_string_equal(err, "i.txt:1003: 'x' has more than 1024 attributes with those it inherits");
+	free(err);
+	tmpl_free(t);
 	/* a long Extends chain */
 	b.len = snprintf(b.data, big, "[cluster a]\n");
 	for (int i = 0; i < TMPL_MAX_EXTENDS + 2; i++)
