@@ -13,6 +13,7 @@ void err_set_progname(const char *name)
 	err_prog = name;
 }
 
+static void report(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[2048];
