@@ -47,6 +47,7 @@ struct mount_opts {
 	char *log_level;
 	char *options;
 	int64_t threads;
+	char *pid_file;
 };
 
 static const struct cfg_opt mount_table[] = {
@@ -61,6 +62,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_STR("log-level", 0, struct mount_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("options", 'o', struct mount_opts, options, NULL, "comma-separated options: any setting above (timeout=30s, munge_socket=...) or a FUSE mount option (ro, allow_other...)"),
 	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads"),
+	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_END
 };
 
@@ -1304,6 +1306,8 @@ int main(int argc, char **argv)
 	if (fuse_session_mount(se, mnt))
 		die("cannot mount on '%s'; does it exist, and is FUSE available (/dev/fuse)?", mnt);
 	log_info("mounted '%s' on '%s'", mds_spec, mnt);
+	if (O.pid_file && util_write_pidfile(O.pid_file))
+		log_warn("cannot write pid file '%s'", O.pid_file);
 	pthread_t rt;
 	pthread_create(&rt, NULL, recovery_main, NULL);
 	if (!O.foreground) {
