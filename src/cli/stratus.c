@@ -48,8 +48,8 @@ struct opts {
 	char *token;
 };
 
-#define OPT_CONFIG CFG_STR("config", 0, struct opts, config, NULL, "CLI settings file (default: $STRATUS_CONFIG or ~/.stratus/config.ini)")
-#define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json")
+#define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json"), \
+	CFG_STR("settings", 0, struct opts, config, NULL, "the CLI settings file (also --config FILE; default: $STRATUS_CONFIG or ~/.stratus/config.ini)")
 
 /* Settings written by initialize (key = value). */
 struct settings {
@@ -887,7 +887,7 @@ static const struct verb verbs[] = {
 	{ "initialize", "[--batch --url URL --username USER --password PW] [--verify-ssl false] [--ca CERT.pem]",
 	  "Connect the CLI to a manager: log in, then write the settings file (mode 0600) with an API token. "
 	  "Without --batch, asks for what is missing.", v_initialize, false, {
-		OPT_CONFIG, OPT_FORMAT,
+		OPT_FORMAT,
 		CFG_BOOL("batch", 0, struct opts, batch, "false", "never ask; fail if something is missing"),
 		CFG_STR("url", 0, struct opts, url, NULL, "the manager, https://HOST:PORT"),
 		CFG_STR("username", 0, struct opts, username, NULL, "user name"),
@@ -896,47 +896,47 @@ static const struct verb verbs[] = {
 		CFG_STR("verify-ssl", 0, struct opts, verify_ssl, NULL, "false: do not verify the manager's certificate"),
 		CFG_STR("ca", 0, struct opts, ca, NULL, "the manager's certificate (PEM) to trust and pin"),
 		CFG_END } },
-	{ "locker", "list", "List the lockers projects are uploaded to.", v_locker, true, { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	{ "locker", "list", "List the lockers projects are uploaded to.", v_locker, true, { OPT_FORMAT, CFG_END } },
 	{ "project", "upload LOCKER", "Upload the project in this folder (project.ini, specs/) to LOCKER.", v_project, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_END } },
 	{ "import_template", "[NAME] -f FILE [--force]", "Import a cluster template (NAME: its [cluster NAME] by default).",
-	  v_import_template, true, { OPT_CONFIG, OPT_FORMAT,
+	  v_import_template, true, { OPT_FORMAT,
 		CFG_STR("file", 'f', struct opts, file, NULL, "the template file"),
 		CFG_BOOL("force", 0, struct opts, force, "false", "replace a template of that name"), CFG_END } },
 	{ "create_cluster", "TEMPLATE NAME [-p PARAMS.json]", "Create cluster NAME from TEMPLATE (alias: import_cluster).",
-	  v_create_cluster, true, { OPT_CONFIG, OPT_FORMAT,
+	  v_create_cluster, true, { OPT_FORMAT,
 		CFG_STR("parameters", 'p', struct opts, params, NULL, "JSON object of parameter values"), CFG_END } },
 	{ "import_cluster", "TEMPLATE NAME [-p PARAMS.json]", "The same as create_cluster.", v_create_cluster, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_STR("parameters", 'p', struct opts, params, NULL, "JSON object of parameter values"), CFG_END } },
-	{ "start_cluster", "NAME", "Start a cluster: make its nodes.", v_start_cluster, true, { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_STR("parameters", 'p', struct opts, params, NULL, "JSON object of parameter values"), CFG_END } },
+	{ "start_cluster", "NAME", "Start a cluster: make its nodes.", v_start_cluster, true, { OPT_FORMAT, CFG_END } },
 	{ "terminate_cluster", "NAME", "Terminate every node of a cluster and take its network down.", v_terminate_cluster, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_END } },
 	{ "delete_cluster", "NAME", "Delete a terminated cluster and its records.", v_delete_cluster, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_END } },
 	{ "show_cluster", "[NAME] [-l]", "List clusters, or show one with its nodes (-l: reasons and failed scripts' logs).",
-	  v_show_cluster, true, { OPT_CONFIG, OPT_FORMAT,
+	  v_show_cluster, true, { OPT_FORMAT,
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "more detail"), CFG_END } },
 	{ "show_nodes", "NAME [--filter EXPR]", "List a cluster's nodes, e.g. --filter 'Template == \"execute\"'.",
-	  v_show_nodes, true, { OPT_CONFIG, OPT_FORMAT,
+	  v_show_nodes, true, { OPT_FORMAT,
 		CFG_STR("filter", 0, struct opts, filter, NULL, "only nodes matching this expression"),
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "also show failed scripts' logs"), CFG_END } },
 	{ "add_node", "NAME -t ARRAY [-c COUNT]", "Add COUNT nodes to node array ARRAY of cluster NAME.", v_add_node, true,
-	  { OPT_CONFIG, OPT_FORMAT,
+	  { OPT_FORMAT,
 		CFG_STR("template", 't', struct opts, tmpl, NULL, "the node array"),
 		CFG_INT("count", 'c', struct opts, count, "1", 1, 1000, "how many nodes"), CFG_END } },
 	{ "terminate_node", "NAME [NODE] [--filter EXPR] [--force]",
 	  "Terminate nodes (they stay listed, Off).  Nodes outside node arrays need --force.", v_terminate_node, true,
-	  { OPT_CONFIG, OPT_FORMAT,
+	  { OPT_FORMAT,
 		CFG_STR("filter", 0, struct opts, filter, NULL, "the nodes matching this expression"),
 		CFG_BOOL("force", 0, struct opts, force, "false", "also scheduler/head nodes"), CFG_END } },
 	{ "remove_node", "NAME [NODE] [--filter EXPR] [--force]", "Terminate nodes and delete their records.", v_remove_node, true,
-	  { OPT_CONFIG, OPT_FORMAT,
+	  { OPT_FORMAT,
 		CFG_STR("filter", 0, struct opts, filter, NULL, "the nodes matching this expression"),
 		CFG_BOOL("force", 0, struct opts, force, "false", "also scheduler/head nodes"), CFG_END } },
 	{ "retry", "NAME", "Run the cluster-init of the cluster's Failed nodes again (what failed or never ran).", v_retry, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_END } },
 	{ "ssh", "NAME NODE [COMMAND...]", "ssh to a node as root with the cluster's key.", v_ssh, true,
-	  { OPT_CONFIG, OPT_FORMAT, CFG_END } },
+	  { OPT_FORMAT, CFG_END } },
 };
 
 static void usage(FILE *f)
@@ -969,6 +969,11 @@ static char **permute(const struct cfg_opt *tbl, int argc, char **argv, int *nar
 			pos[np++] = a;
 			continue;
 		}
+		/* --config names the CLI's settings file, not a file of flags. */
+		if (!strcmp(a, "--config"))
+			a = "--settings";
+		else if (!strncmp(a, "--config=", 9) && asprintf(&a, "--settings=%s", a + 9) < 0)
+			a = argv[i];
 		out[n++] = a;
 		if (strchr(a, '='))
 			continue;
