@@ -371,6 +371,35 @@ static int agent_open(struct agent *a, struct opts *o)
 	return 0;
 }
 
+/*
+ * Read the config file again and talk to the manager it names from now on:
+ * a manager that restarted elsewhere (another port, a new certificate)
+ * rewrites the file, and the agent follows.  Called when the manager does not
+ * answer, and on SIGHUP.
+ */
+static void agent_reload(struct agent *a)
+{
+	struct opts n;
+	char *err = NULL;
+	struct client *c = NULL;
+	if (!a->config_path || cfg_defaults(&prog, &n))
+		return;
+	if (cfg_load_file(&prog, &n, a->config_path, &err) || !n.url || !n.token || !n.ca) {
+		log_warn("cannot re-read '%s': %s", a->config_path, err ? err : "url, token or ca missing");
+	} else if (!client_new(n.url, n.token, n.ca, &c, &err)) {
+		if (!a->o->url || strcmp(a->o->url, n.url))
+			log_info("manager is now %s (from '%s')", n.url, a->config_path);
+		client_free(a->c);
+		a->c = c;
+		free(a->o->url);
+		a->o->url = strdup(n.url);
+	}
+	if (n.token)
+		explicit_bzero(n.token, strlen(n.token));
+	free(err);
+	cfg_release(&prog, &n);
+}
+
 static void agent_close(struct agent *a)
 {
 	client_free(a->c);
@@ -407,8 +436,11 @@ static int cmd_run(struct opts *o, bool once)
 		char *err = NULL;
 		long st = 0;
 		json_t *empty = json_object();
-		if (client_post_json(a.c, "/node/heartbeat", empty, &st, &err))
+		int hr = client_post_json(a.c, "/node/heartbeat", empty, &st, &err);
+		if (hr)
 			log_warn("%s", err ? err : "heartbeat failed");
+		if (hr && hr != -EPROTO)
+			agent_reload(&a); /* no answer: has the manager moved? */
 		json_decref(empty);
 		free(err);
 		json_t *doc = NULL;
@@ -419,6 +451,8 @@ static int cmd_run(struct opts *o, bool once)
 			json_decref(doc);
 		}
 		if (rerun_flag || need_install) {
+			if (rerun_flag)
+				agent_reload(&a);
 			rerun_flag = 0;
 			log_info("running cluster-init again");
 			need_install = install(&a) < 0;

@@ -39,7 +39,7 @@ done
 t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" \
 	--log-level debug
 STRATUSD=$T_PID
-plan 16
+plan 19
 ok "stratusd starts" t_wait 20 "stratusd port file" test -s "$T/port"
 port=$(cat "$T/port")
 U="https://127.0.0.1:$port/api/v1"
@@ -122,6 +122,17 @@ like "$(echo "$ed" | jscript work 10-work.sh log)" "work failing on purpose" "an
 hb1=$(api GET "/clusters/at$$/nodes/$head" | jpath last_heartbeat)
 newer_heartbeat() { [ "$(api GET "/clusters/at$$/nodes/$head" | jpath last_heartbeat)" -gt "$hb1" ]; }
 ok "heartbeats arrive (stratus.agent.heartbeat = 1)" t_wait 10 "a newer heartbeat" newer_heartbeat
+
+# The manager goes away and comes back on the same port: scripts still get
+# their configuration from the cache, and the agent's heartbeats resume.
+t_stop "$STRATUSD" KILL
+is "$(STRATUS_NODE_CONFIG="$S/nodes/$head/agent/node.json" "$BIN/stratus-node" config test.role)" head \
+	"while the manager is away, stratus-node config answers from the cache"
+t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24"
+STRATUSD=$T_PID
+ok "stratusd comes back on its port" t_wait 20 "stratusd port file" test -s "$T/port2"
+hb1=$(( $(date +%s%N) / 1000000 ))
+ok "the agent's heartbeats reach the manager again" t_wait 20 "a heartbeat after the restart" newer_heartbeat
 
 # Fix the project, retry: the agent sees Preparing and runs only what failed.
 printf '#!/bin/sh\necho "work fixed"\n' >"$P/specs/work/cluster-init/scripts/10-work.sh"
