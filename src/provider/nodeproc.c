@@ -192,19 +192,19 @@ static void child_report(int fd, int kind, int step, int val)
 	while (w < 0 && errno == EINTR);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Close every descriptor from 3 up but those in keep (no allocation: the caller forked). */
+/* Close every descriptor from 3 up but those in keep.  Runs in a forked child
+ * of a multi-threaded caller: system calls and stack only (no qsort, no malloc). */
 static void close_all_but(int *keep, int nkeep)
 {
-	qsort(keep, (size_t)nkeep, sizeof(*keep), cmp_int);
+	for (int i = 1; i < nkeep; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
 	unsigned lo = 3;
 	for (int i = 0; i < nkeep; i++) {
-		if (keep[i] < 3)
+		if (keep[i] < 3 || (unsigned)keep[i] < lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
 			close_range(lo, (unsigned)keep[i] - 1, 0);
