@@ -38,6 +38,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "provider/nodeproc.h"
 
@@ -402,16 +403,10 @@ static void unmount_node_fuse(pid_t holder)
 		char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
 		if (!mp || !fstype || strncmp(fstype, "fuse", 4))
 			continue;
-		char *argv[] = { "umount", "-l", mp, NULL };
-		/* mountinfo escapes spaces as \040: umount takes the path as the kernel shows it
-		 * only when it has none, which is all we make; others are left to the namespace's end. */
-		if (strchr(mp, '\\'))
-			continue;
-		struct spawn_req req = { .holder = holder, .argv = argv, .mode = SPAWN_WAIT };
-		int st;
-		char *e = NULL;
-		node_spawn(&req, &st, &e);
-		free(e);
+		mountinfo_unescape(mp);
+		int rc = node_umount_detach(holder, mp);
+		if (rc)
+			log_warn("cannot detach FUSE mount '%s' in a node: %s", mp, strerror(-rc));
 	}
 	free(line);
 	fclose(f);

@@ -430,3 +430,45 @@ int node_make_holder(const char *netns_path, const char *hostname, const char *h
 		*pid = p;
 	return rc;
 }
+
+int node_umount_detach(pid_t holder, const char *path)
+{
+	char nspath[64];
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int)holder);
+	int fd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int rc = neg_errno();
+		close(fd);
+		return rc;
+	}
+	if (pid == 0) {
+		if (setns(fd, CLONE_NEWNS) < 0)
+			_exit(errno & 0xff);
+		_exit(umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? (errno & 0xff) : 0);
+	}
+	close(fd);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 0; /* reaped by a subreaping caller: the result is lost, not the work */
+	}
+	return WIFEXITED(st) && WEXITSTATUS(st) ? -WEXITSTATUS(st) : 0;
+}
+
+void mountinfo_unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
