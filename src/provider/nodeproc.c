@@ -224,6 +224,77 @@ static void reset_signals(void)
 			signal(s, SIG_DFL);
 }
 
+/*
+ * One line of mountinfo: should a new node let go of this mount?  Mounts the
+ * node got as private copies of the host's (no "master:" tag once everything
+ * is a slave) never follow the host's unmounts, so the node would pin them:
+ * a FUSE daemon would never see its unmount (the host's `fusermount -u`
+ * returns, the daemon lives on), a device would stay busy.  Let go of
+ * private FUSE mounts anywhere and of private mounts under /tmp (hidden by
+ * the node's own /tmp anyway).  Mounts made shared on the host (/lustre) are
+ * slaves here and stay.  Parses in place; *mp is set to the unescaped path.
+ */
+static bool mount_to_drop(char *line, char **mp)
+{
+	char *save = NULL, *tok, *point = NULL;
+	bool slave = false;
+	int field = 0;
+	for (tok = strtok_r(line, " ", &save); tok && strcmp(tok, "-"); tok = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field == 5)
+			point = tok;
+		else if (field > 6 && !strncmp(tok, "master:", 7))
+			slave = true;
+	}
+	char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+	if (!point || !fstype || slave)
+		return false;
+	mountinfo_unescape(point);
+	*mp = point;
+	return !strncmp(fstype, "fuse", 4) || !strncmp(point, "/tmp/", 5);
+}
+
+/* Detach the mounts mount_to_drop() names.  Runs in the forked holder: stack only. */
+static void detach_private_mounts(void)
+{
+	char buf[32768];
+	/* Unmounting while reading mountinfo may skip lines: read again until a pass drops nothing. */
+	for (int pass = 0; pass < 8; pass++) {
+		int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		size_t have = 0;
+		bool dropped = false, skipping = false;
+		for (;;) {
+			ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			buf[have] = '\0';
+			char *line = buf, *nl;
+			while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+				*nl = '\0';
+				char *mp = NULL;
+				if (!skipping && mount_to_drop(line, &mp) && umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+					dropped = true;
+				skipping = false;
+				line = nl + 1;
+			}
+			have -= (size_t)(line - buf);
+			memmove(buf, line, have);
+			if (have == sizeof(buf) - 1) { /* a line longer than the buffer: skip it */
+				have = 0;
+				skipping = true;
+			}
+		}
+		close(fd);
+		if (!dropped)
+			return;
+	}
+}
+
 /* The first child: enter or make the namespaces, then fork the program.  Never returns. */
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_net, int fd_uts,
@@ -250,10 +321,14 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 			step = STEP_SLAVE;
 		else if (sethostname(hs->hostname, strlen(hs->hostname)) < 0)
 			step = STEP_HOSTNAME;
-		else if (hs->hosts_file && mount(hs->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
-			step = STEP_BIND_HOSTS;
-		else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
-			step = STEP_BIND_TMP;
+		if (!step) {
+			/* Best effort: a mount we cannot drop is only pinned longer. */
+			detach_private_mounts();
+			if (hs->hosts_file && mount(hs->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_HOSTS;
+			else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_TMP;
+		}
 		if (step) {
 			child_report(wfd, MSG_ERR, step, errno);
 			_exit(1);

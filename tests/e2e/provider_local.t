@@ -25,7 +25,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	grep -q overlaps "$T/netup.err" || break
 done
 
-plan 40
+plan 42
 
 ok "the cluster network comes up on bridge '$br' ($net.0/24)" test -e "/sys/class/net/$br/bridge"
 mac=$(cat "/sys/class/net/$br/address")
@@ -39,6 +39,14 @@ is "$rc:$(echo "$out" | grep -c overlaps)" "1:1" "a second network on the same s
 mkdir -p "$T/shared" "$T/src"
 mount --bind "$T/shared" "$T/shared" && mount --make-shared "$T/shared"
 t_track_mount "$T/shared"
+
+# A private FUSE mount on the host (another program's) made before the nodes:
+# the nodes must not keep a copy of it, or its daemon would outlive its unmount.
+mkdir -p "$T/hostfuse"
+t_start hostfuse "$TOOLS/stuckfs" "$T/hostfuse"
+t_track_mount "$T/hostfuse"
+host_fuse_pid=$T_PID
+t_wait 10 "host FUSE mount" grep -q " ${T}/hostfuse " /proc/self/mountinfo
 
 ssh-keygen -q -t ed25519 -N '' -C stratus-test -f "$T/id_cluster"
 cp "$T/id_cluster.pub" "$T/authorized_keys"
@@ -78,6 +86,12 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/id_other"
 nok "ssh with a key that is not the cluster's is refused" nexec "$n1" ssh -F /dev/null -i "$T/id_other" \
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 \
 	"root@$n2" true
+
+h1=$(awk '$1=="holder_pid"{print $2}' "$T/$n1.handle")
+nok "a node keeps no copy of a private host FUSE mount" grep -q " ${T}/hostfuse " "/proc/$h1/mountinfo"
+umount "$T/hostfuse"
+ok "so its daemon ends when the host unmounts it" t_wait 10 "stuckfs on the host to exit" \
+	eval "! kill -0 $host_fuse_pid 2>/dev/null || [ \"\$(awk '{print \$3}' /proc/$host_fuse_pid/stat)\" = Z ]"
 
 nexec "$n1" sh -c "echo private >/tmp/only-$n1"
 ok "a file in the node's /tmp lands in its own tmp directory" test -f "$T/$n1/tmp/only-$n1"
