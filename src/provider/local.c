@@ -616,7 +616,7 @@ static bool has_newline(const char *s)
 
 static int start_agent(const struct node_spec *spec, const struct node_handle *h, char **err)
 {
-	char conf[4096], dir[4096], logf[4096];
+	char conf[4096], dir[4096], logf[4096], disk[4096];
 	int rc;
 	if (!spec->manager_url || !spec->token || !spec->ca_file || has_newline(spec->manager_url) ||
 	    has_newline(spec->token) || has_newline(spec->ca_file)) {
@@ -627,15 +627,16 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 	snprintf(dir, sizeof(dir), "%s/agent", spec->state_dir);
 	snprintf(conf, sizeof(conf), "%s/agent.conf", spec->state_dir);
 	snprintf(logf, sizeof(logf), "%s/agent.log", spec->state_dir);
-	if ((rc = util_mkdirs(dir, 0700))) {
-		set_err(err, "cannot make the agent's state directory '%s': %s", dir, strerror(-rc));
+	snprintf(disk, sizeof(disk), "%s/disk", spec->state_dir);
+	if ((rc = util_mkdirs(dir, 0700)) || (rc = util_mkdirs(disk, 0755))) {
+		set_err(err, "cannot make the agent's directories under '%s': %s", spec->state_dir, strerror(-rc));
 		return rc;
 	}
 	struct buf c = BUF_INIT(1 << 16);
 	buf_printf(&c,
 		   "# stratus-node of node %s, written by stratusd's local provider (secret: mode 0600)\n"
-		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\n",
-		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir);
+		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\nlocal_disk = %s\n",
+		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir, disk);
 	rc = c.data ? write_text(conf, c.data, 0600, err) : -ENOMEM;
 	buf_release(&c);
 	if (rc)
