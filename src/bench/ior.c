@@ -813,12 +813,11 @@ static void summarize(bool write, const struct phase_result *res, int reps, stru
 
 static void fail_exit(void)
 {
-	/* Keep what the user may want to look at only if asked; else tidy up. */
-	if (!opt.keep && (opt.write || opt.existing == false)) {
+	/* Files this run wrote are removed unless -k asked to keep them. */
+	if (!opt.keep && opt.write && (opt.fpp || bench.rank == 0)) {
 		char name[PATH_MAX];
 		file_name(name, sizeof(name), bench.rank);
-		if (opt.write && (opt.fpp || bench.rank == 0))
-			unlink(name);
+		unlink(name);
 	}
 	bench_exit(1);
 }

@@ -5,7 +5,7 @@
 
 sfs_need_local() {
 	[ -x "$BIN/sfs" ] || skip_all "build/bin/sfs is not built (StratusFS is on branch 'fs'); these tests run once it is merged"
-	"$BIN/sfs" local --help >/dev/null 2>&1 || "$BIN/sfs" --help 2>&1 | grep -q 'local' ||
+	"$BIN/sfs" local up --help >/dev/null 2>&1 ||
 		skip_all "this sfs has no 'sfs local up' yet"
 	t_need_root
 	[ -e /dev/fuse ] || skip_all "/dev/fuse is missing"
