@@ -22,9 +22,11 @@ C="t$$"
 OUT="$STATE/out"
 mkdir -p "$OUT"
 cleanup_nodes() {
+	local inst
+	inst=$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
 	stratus terminate_cluster "$C" >/dev/null 2>&1
-	for i in $(seq 1 100); do
-		[ -z "$(ip netns list 2>/dev/null | grep "^st-$C-")" ] && break
+	for i in $(seq 1 150); do
+		stratus show_cluster 2>/dev/null | grep -Eq "^$C +nodetest +Off" && break
 		sleep 0.1
 	done
 	# Safety net if stratusd could not: only namespaces of this test's cluster.
@@ -32,6 +34,12 @@ cleanup_nodes() {
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
 	done
+	# ...and this stratusd's own bridges (named after its instance id).
+	if [ -n "$inst" ]; then
+		for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep "^sb$inst-"); do
+			ip link del "$br" 2>/dev/null
+		done
+	fi
 	rm -rf "$STATE"
 }
 t_on_cleanup cleanup_nodes
