@@ -1,0 +1,363 @@
+/*
+ * gui.c: stratusd's routes for the web GUI (gui.h): browser sessions with
+ * CSRF protection (session.h), a template's parameters for the new-cluster
+ * form, and the results of `stratus bench` for the benchmarks page.
+ *
+ * Routes (under /api/v1):
+ *   POST   /session                 {"username","password"} -> cookie + {"username","csrf_token","expires_ms"}
+ *   GET    /session                 -> {"username","csrf_token","expires_ms"}
+ *   DELETE /session                 log out: the cookie is dead from then on
+ *   GET    /templates/NAME/parameters   -> liblang's tmpl_params_json()
+ *   GET    /bench                   -> {"runs":[run...]}
+ *   POST   /bench                   store a run: {"name","time_ms","command","points":[{"oss_count",
+ *                                   "write_mib_s","read_mib_s"}]}
+ */
+#include "manager/gui.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "lang/template.h"
+#include "manager/auth.h"
+#include "manager/db.h"
+#include "manager/manager.h"
+#include "manager/session.h"
+
+#define BENCH_MAX_POINTS 1000
+#define BENCH_MAX_RUNS 200
+#define BENCH_MAX_FILE (1 << 20)
+
+int gui_init(struct mgr *m)
+{
+	return session_init(m->db);
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j,
+				 const char *set_cookie)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	struct MHD_Response *resp = s ?
+		MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE) :
+		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	if (s)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (set_cookie)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, set_cookie);
+	enum MHD_Result rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("gui: %u: %s", status, msg);
+	return send_json(c, status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status), NULL);
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* ---------------------------------------------------------------- authentication */
+
+static bool is_login(const char *url, const char *method)
+{
+	return !strcmp(method, "POST") && !strcmp(url, "/api/v1/session");
+}
+
+enum gui_auth gui_authenticate(struct mgr *m, struct MHD_Connection *c, const char *url,
+			       const char *method, struct auth_who *who)
+{
+	struct session_info si;
+	if (is_login(url, method))
+		return GUI_AUTH_PUBLIC;
+	/* The CLI and the agents send a token: the cookie plays no part then. */
+	const char *authz = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (authz && *authz)
+		return GUI_AUTH_NONE;
+	int rc = session_authenticate(m->db, header(c, MHD_HTTP_HEADER_COOKIE), method,
+				      header(c, SESSION_CSRF_HEADER), &si);
+	if (rc == -ENOENT)
+		return GUI_AUTH_NONE;
+	if (rc == -EPERM) {
+		log_info("refused %s %s for '%s': no valid %s header", method, url, si.user,
+			 SESSION_CSRF_HEADER);
+		return GUI_AUTH_CSRF;
+	}
+	if (rc)
+		return GUI_AUTH_STALE;
+	memset(who, 0, sizeof(*who));
+	who->kind = AUTH_USER;
+	who->user_id = si.user_id;
+	snprintf(who->name, sizeof(who->name), "%s", si.user);
+	explicit_bzero(&si, sizeof(si));
+	return GUI_AUTH_OK;
+}
+
+const char *gui_auth_message(enum gui_auth a)
+{
+	switch (a) {
+	case GUI_AUTH_STALE:
+		return "your session has ended (logged out, expired or unknown); log in again";
+	case GUI_AUTH_CSRF:
+		return "refused: a request that changes state must carry the session's X-CSRF-Token header "
+		       "(reload the page to get it)";
+	default:
+		return "authentication required";
+	}
+}
+
+/* ---------------------------------------------------------------- /session */
+
+static enum MHD_Result r_login(struct mgr *m, struct MHD_Connection *c, const char *body, size_t len)
+{
+	char id[SESSION_ID_LEN + 1], cookie[256];
+	struct session_info si;
+	json_error_t je;
+	const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	/* A cross-site form cannot send application/json without a CORS
+	 * preflight, which stratusd never grants: this stops login CSRF. */
+	if (!ct || strncasecmp(ct, "application/json", 16))
+		return send_error(c, 415, "log in with a JSON body and 'Content-Type: application/json'");
+	json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+	const char *u = json_string_value(json_object_get(j, "username"));
+	const char *p = json_string_value(json_object_get(j, "password"));
+	if (!j || !json_is_object(j) || !u || !p || !*u) {
+		json_decref(j);
+		return send_error(c, 400, "give 'username' and 'password' as JSON strings to log in");
+	}
+	int rc = session_login(m->db, u, p, id, &si);
+	if (rc == -EACCES) {
+		log_info("gui: failed login for '%.64s'", u);
+		json_decref(j);
+		return send_error(c, 401, "wrong user name or password");
+	}
+	if (rc) {
+		json_decref(j);
+		return send_error(c, 500, "cannot open a session: %s; see stratusd's log", strerror(-rc));
+	}
+	log_info("gui: user '%s' logged in (browser session)", si.user);
+	session_set_cookie(cookie, sizeof(cookie), id, SESSION_MAX_AGE_S);
+	explicit_bzero(id, sizeof(id));
+	json_decref(j);
+	enum MHD_Result r = send_json(c, 200, json_pack("{s:s,s:s,s:I}", "username", si.user,
+		"csrf_token", si.csrf, "expires_ms", (json_int_t)si.expires_ms), cookie);
+	explicit_bzero(cookie, sizeof(cookie));
+	return r;
+}
+
+static enum MHD_Result r_session(struct mgr *m, struct MHD_Connection *c, const char *method,
+				 const struct auth_who *who)
+{
+	char id[SESSION_ID_LEN + 1], cookie[256];
+	struct session_info si;
+	const char *authz = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	bool by_cookie = !(authz && *authz) &&
+		!session_cookie_value(header(c, MHD_HTTP_HEADER_COOKIE), id);
+	if (!by_cookie)
+		return send_error(c, 404, "this request has no browser session (it came with a token); "
+				  "browsers log in with POST /api/v1/session");
+	if (!strcmp(method, "GET")) {
+		if (session_lookup(m->db, id, &si))
+			return send_error(c, 401, "%s", gui_auth_message(GUI_AUTH_STALE));
+		explicit_bzero(id, sizeof(id));
+		return send_json(c, 200, json_pack("{s:s,s:s,s:I}", "username", si.user, "csrf_token", si.csrf,
+			"expires_ms", (json_int_t)si.expires_ms), NULL);
+	}
+	if (!strcmp(method, "DELETE")) {
+		int rc = session_logout(m->db, id);
+		explicit_bzero(id, sizeof(id));
+		if (rc)
+			return send_error(c, 500, "cannot end the session: %s", strerror(-rc));
+		log_info("gui: user '%s' logged out", who->name);
+		session_set_cookie(cookie, sizeof(cookie), NULL, 0);
+		return send_json(c, 204, NULL, cookie);
+	}
+	return send_error(c, 405, "/api/v1/session takes POST (log in), GET and DELETE (log out)");
+}
+
+/* ---------------------------------------------------------------- template parameters */
+
+static enum MHD_Result r_template_params(struct mgr *m, struct MHD_Connection *c, const char *name)
+{
+	char *text = NULL, *err = NULL;
+	struct tmpl *t = NULL;
+	if (db_get_text(m->db, &text, "SELECT text FROM templates WHERE name = ?", "s", name))
+		return send_error(c, 404, "no template named '%s'; import it with 'stratus import_template'", name);
+	int rc = tmpl_parse(text, strlen(text), name, &t, &err);
+	free(text);
+	if (rc) {
+		enum MHD_Result r = send_error(c, 422, "template '%s' no longer parses: %s", name,
+					       err ? err : strerror(-rc));
+		free(err);
+		return r;
+	}
+	json_t *j = tmpl_params_json(t);
+	tmpl_free(t);
+	if (!j)
+		return send_error(c, 500, "out of memory listing the parameters of '%s'", name);
+	json_object_set_new(j, "name", json_string(name));
+	return send_json(c, 200, j, NULL);
+}
+
+/* ---------------------------------------------------------------- benchmarks */
+
+static bool bench_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+/* Check a run sent by `stratus bench`; the copy kept holds only known fields. */
+static json_t *bench_clean(json_t *in, char *why, size_t wn)
+{
+	const char *name = json_string_value(json_object_get(in, "name"));
+	json_t *pts = json_object_get(in, "points");
+	json_t *cmd = json_object_get(in, "command"), *tm = json_object_get(in, "time_ms");
+	if (!name || !bench_name_ok(name)) {
+		snprintf(why, wn, "'name' must be 1 to 64 letters, digits, '.', '_' or '-'");
+		return NULL;
+	}
+	if (!json_is_array(pts) || json_array_size(pts) == 0 || json_array_size(pts) > BENCH_MAX_POINTS) {
+		snprintf(why, wn, "'points' must be an array of 1 to %d points", BENCH_MAX_POINTS);
+		return NULL;
+	}
+	if (cmd && (!json_is_string(cmd) || strlen(json_string_value(cmd)) > 4096)) {
+		snprintf(why, wn, "'command' must be a string of at most 4096 bytes");
+		return NULL;
+	}
+	json_t *out = json_pack("{s:s,s:I}", "name", name, "time_ms",
+				(json_int_t)(json_is_integer(tm) ? json_integer_value(tm) : util_wall_ms()));
+	json_t *op = json_array();
+	if (cmd)
+		json_object_set(out, "command", cmd);
+	json_object_set_new(out, "points", op);
+	size_t i;
+	json_t *p;
+	json_array_foreach(pts, i, p) {
+		json_t *oss = json_object_get(p, "oss_count");
+		json_t *w = json_object_get(p, "write_mib_s"), *r = json_object_get(p, "read_mib_s");
+		if (!json_is_integer(oss) || json_integer_value(oss) < 0 || json_integer_value(oss) > 100000 ||
+		    (w && !json_is_null(w) && !json_is_number(w)) || (r && !json_is_null(r) && !json_is_number(r)) ||
+		    (json_is_number(w) && (!isfinite(json_number_value(w)) || json_number_value(w) < 0)) ||
+		    (json_is_number(r) && (!isfinite(json_number_value(r)) || json_number_value(r) < 0))) {
+			snprintf(why, wn, "point %zu: 'oss_count' must be an integer and 'write_mib_s', "
+				 "'read_mib_s' numbers >= 0 (or null)", i + 1);
+			json_decref(out);
+			return NULL;
+		}
+		json_t *q = json_pack("{s:O}", "oss_count", oss);
+		json_object_set_new(q, "write_mib_s", json_is_number(w) ? json_real(json_number_value(w)) : json_null());
+		json_object_set_new(q, "read_mib_s", json_is_number(r) ? json_real(json_number_value(r)) : json_null());
+		json_array_append_new(op, q);
+	}
+	return out;
+}
+
+static enum MHD_Result r_bench(struct mgr *m, struct MHD_Connection *c, const char *method,
+			       const char *body, size_t len)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 320], why[256];
+	mgr_path(m, dir, sizeof(dir), "bench");
+	if (!strcmp(method, "POST")) {
+		json_error_t je;
+		json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+		if (!in || !json_is_object(in)) {
+			json_decref(in);
+			return send_error(c, 400, "the benchmark run must be a JSON object: %s", je.text);
+		}
+		json_t *run = bench_clean(in, why, sizeof(why));
+		json_decref(in);
+		if (!run)
+			return send_error(c, 400, "bad benchmark run: %s", why);
+		char *s = json_dumps(run, JSON_INDENT(1));
+		int rc = util_mkdirs(dir, 0750);
+		snprintf(path, sizeof(path), "%s/%s.json", dir, json_string_value(json_object_get(run, "name")));
+		if (!rc && s)
+			rc = util_write_file_atomic(path, s, strlen(s), 0640);
+		free(s);
+		if (rc) {
+			json_decref(run);
+			return send_error(c, 500, "cannot store the benchmark run in '%s': %s", path, strerror(-rc));
+		}
+		mgr_event(m, NULL, NULL, "bench", "benchmark run '%s' stored",
+			  json_string_value(json_object_get(run, "name")));
+		return send_json(c, 201, run, NULL);
+	}
+	if (strcmp(method, "GET"))
+		return send_error(c, 405, "/api/v1/bench takes GET and POST");
+	json_t *runs = json_array();
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) && json_array_size(runs) < BENCH_MAX_RUNS) {
+		size_t n = strlen(e->d_name);
+		char *text = NULL;
+		if (n < 6 || e->d_name[0] == '.' || strcmp(e->d_name + n - 5, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (util_read_file(path, BENCH_MAX_FILE, &text, NULL) < 0)
+			continue;
+		json_t *run = json_loads(text, 0, NULL);
+		free(text);
+		if (json_is_object(run))
+			json_array_append(runs, run);
+		json_decref(run);
+	}
+	if (d)
+		closedir(d);
+	return send_json(c, 200, json_pack("{s:o}", "runs", runs), NULL);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+bool gui_route(struct mgr *m, struct MHD_Connection *c, const char *method, char **seg, int nseg,
+	       const char *body, size_t len, const struct auth_who *who, enum MHD_Result *rc)
+{
+	if (nseg == 1 && !strcmp(seg[0], "session")) {
+		*rc = !strcmp(method, "POST") ? r_login(m, c, body, len) : r_session(m, c, method, who);
+		return true;
+	}
+	if (nseg == 3 && !strcmp(seg[0], "templates") && !strcmp(seg[2], "parameters") &&
+	    !strcmp(method, "GET")) {
+		*rc = r_template_params(m, c, seg[1]);
+		return true;
+	}
+	if (nseg == 1 && !strcmp(seg[0], "bench")) {
+		*rc = r_bench(m, c, method, body, len);
+		return true;
+	}
+	return false;
+}
