@@ -87,8 +87,11 @@ var API = (function () {
 			return call('GET', '/templates', undefined, 'listing templates')
 				.then(function (d) { return list(d, 'templates'); });
 		},
+		/* {"name","sections":[...],"parameters":[{"name","section","type","label",
+		 *  "description","default","required","choices","free_form","min","max"}]} */
 		template: function (name) {
-			return call('GET', '/templates/' + enc(name), undefined, "reading template '" + name + "'");
+			return call('GET', '/templates/' + enc(name) + '/parameters', undefined,
+				"reading the parameters of template '" + name + "'");
 		},
 
 		/* Clusters. */
@@ -143,17 +146,10 @@ var API = (function () {
 			return call('POST', '/clusters/' + enc(cluster) + '/retry', {nodes: names},
 				'retrying ' + (names.length ? names.join(', ') : "the failed nodes of '" + cluster + "'"));
 		},
+		/* The node with its "scripts" (cluster-init logs) and "events". */
 		node: function (cluster, node) {
 			return call('GET', '/clusters/' + enc(cluster) + '/nodes/' + enc(node), undefined,
 				"reading node '" + node + "'");
-		},
-		nodeScripts: function (cluster, node) {
-			return call('GET', '/clusters/' + enc(cluster) + '/nodes/' + enc(node) + '/scripts', undefined,
-				"reading the cluster-init logs of '" + node + "'").then(function (d) { return list(d, 'scripts'); });
-		},
-		nodeEvents: function (cluster, node) {
-			return call('GET', '/clusters/' + enc(cluster) + '/events?node=' + enc(node), undefined,
-				"reading the events of '" + node + "'").then(function (d) { return list(d, 'events'); });
 		},
 
 		/* Benchmarks (stratus bench results). */

@@ -10,7 +10,7 @@ var Views = window.Views || (window.Views = {});
 
 /* One node's fields, whatever names the API used for them. */
 Views.nodeFields = function (n) {
-	var since = n.state_since_ms || n.state_changed_ms || n.state_time_ms || n.state_since || n.updated_ms || null;
+	var since = n.state_changed || n.state_since_ms || n.state_changed_ms || n.state_time_ms || n.state_since || n.updated_ms || null;
 	if (typeof since === 'string') since = Date.parse(since);
 	return {
 		name: n.name,

@@ -9,32 +9,45 @@
 
 var Views = window.Views || (window.Views = {});
 
+function present(v) { return v !== undefined && v !== null; }
+
 /* Turn one field's text into the JSON value its type wants, or throw an
- * Error saying what is wrong with it. */
+ * Error saying what is wrong with it.  Types are liblang's: String, Integer,
+ * Number, Boolean, StringList (one of its choices unless free_form), Record. */
 Views.paramValue = function (p, el) {
 	var type = String(p.type || 'String').toLowerCase();
 	var label = p.label || p.name;
 	if (type === 'boolean') return el.checked;
 	var text = el.value.trim();
 	if (text === '') {
-		if (p.required) throw new Error("'" + label + "' is required");
+		if (p.required && !present(p.default)) throw new Error("'" + label + "' is required");
 		return undefined;
 	}
-	if (type === 'integer' || type === 'int') {
+	if (type === 'integer') {
 		if (!/^-?\d+$/.test(text)) throw new Error("'" + label + "' must be a whole number, not '" + text + "'");
 		var n = Number(text);
 		if (!Number.isSafeInteger(n)) throw new Error("'" + label + "' is too large");
-		if (p.min !== undefined && n < p.min) throw new Error("'" + label + "' must be at least " + p.min);
-		if (p.max !== undefined && n > p.max) throw new Error("'" + label + "' must be at most " + p.max);
+		if (present(p.min) && n < p.min) throw new Error("'" + label + "' must be at least " + p.min + ", not " + n);
+		if (present(p.max) && n > p.max) throw new Error("'" + label + "' must be at most " + p.max + ", not " + n);
 		return n;
 	}
-	if (type === 'number' || type === 'float' || type === 'double') {
+	if (type === 'number') {
 		var f = Number(text);
-		if (!isFinite(f)) throw new Error("'" + label + "' must be a number, not '" + text + "'");
+		if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) || !isFinite(f))
+			throw new Error("'" + label + "' must be a number, not '" + text + "'");
+		if (present(p.min) && f < p.min) throw new Error("'" + label + "' must be at least " + p.min);
+		if (present(p.max) && f > p.max) throw new Error("'" + label + "' must be at most " + p.max);
 		return f;
 	}
-	if (type === 'stringlist') {
-		return text.split(',').map(function (s) { return s.trim(); }).filter(function (s) { return s; });
+	if (type === 'stringlist' && Array.isArray(p.choices) && p.choices.length && !p.free_form) {
+		var ok = p.choices.some(function (c) { return String(c && typeof c === 'object' ? c.value : c) === text; });
+		if (!ok) throw new Error("'" + label + "' must be one of its choices, not '" + text + "'");
+	}
+	if (type === 'record') {
+		var o;
+		try { o = JSON.parse(text); } catch (e) { throw new Error("'" + label + "' must be a JSON object: " + e.message); }
+		if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error("'" + label + "' must be a JSON object");
+		return o;
 	}
 	return text;
 };
@@ -65,37 +78,56 @@ Views.newCluster = function (root, params, ctx) {
 	function fieldFor(p, i) {
 		var id = 'p-' + i;
 		var type = String(p.type || 'String').toLowerCase();
-		var def = p.default !== undefined ? p.default : p.default_value;
+		var def = present(p.default) ? p.default : undefined;
 		var descId = p.description ? id + '-help' : null;
+		var label = p.label || p.name;
 		var el;
 		var choices = Array.isArray(p.choices) ? p.choices : [];
+		function cv(c) { return String(c && typeof c === 'object' ? c.value : c); }
+		function cl(c) { return String(c && typeof c === 'object' ? (present(c.label) ? c.label : c.value) : c); }
 		if (type === 'boolean') {
 			el = h('input', {id: id, type: 'checkbox', name: p.name, checked: def === true || def === 'true',
 				'aria-describedby': descId});
-			return [el, h('div', {class: 'field check'}, el, h('label', {for: id}, p.label || p.name),
+			return [el, h('div', {class: 'field check'}, el, h('label', {for: id}, label),
 				p.description ? h('p', {id: descId, class: 'help'}, p.description) : null)];
 		}
-		if (choices.length) {
+		var extra = null;
+		if (choices.length && !p.free_form) {
 			el = h('select', {id: id, name: p.name, 'aria-describedby': descId, required: !!p.required});
-			if (!p.required) el.appendChild(h('option', {value: ''}, '(none)'));
+			if (!p.required || def === undefined) el.appendChild(h('option', {value: ''}, p.required ? 'Choose one' : '(none)'));
 			choices.forEach(function (c) {
-				var v = typeof c === 'object' ? c.value : c;
-				var l = typeof c === 'object' ? (c.label || c.value) : c;
-				el.appendChild(h('option', {value: String(v), selected: def !== undefined && String(def) === String(v)}, String(l)));
+				el.appendChild(h('option', {value: cv(c), selected: def !== undefined && String(def) === cv(c)}, cl(c)));
 			});
 		} else {
 			var attrs = {id: id, name: p.name, 'aria-describedby': descId, required: !!p.required,
-				autocomplete: 'off', value: def === undefined || def === null ? '' :
-					(Array.isArray(def) ? def.join(', ') : String(def))};
-			if (type === 'integer' || type === 'int') { attrs.inputmode = 'numeric'; }
+				autocomplete: 'off', spellcheck: 'false',
+				value: def === undefined ? '' : (typeof def === 'object' ? JSON.stringify(def) : String(def))};
+			if (type === 'integer') attrs.inputmode = 'numeric';
+			if (type === 'number') attrs.inputmode = 'decimal';
+			if (choices.length) {
+				attrs.list = id + '-choices';
+				extra = h('datalist', {id: id + '-choices'}, choices.map(function (c) {
+					return h('option', {value: cv(c)}, cl(c));
+				}));
+			}
 			el = h('input', attrs);
 		}
+		var range = present(p.min) || present(p.max) ?
+			' from ' + (present(p.min) ? p.min : '\u2212\u221e') + ' to ' + (present(p.max) ? p.max : '\u221e') : '';
 		return [el, h('div', {class: 'field'},
-			h('label', {for: id}, (p.label || p.name) + (p.required ? ' (required)' : '')),
-			el,
+			h('label', {for: id}, label + (p.required ? ' (required)' : '')),
+			el, extra,
 			p.description ? h('p', {id: descId, class: 'help'}, p.description) : null,
-			h('p', {class: 'help muted'}, 'Parameter ', h('code', null, p.name), ', ',
-				String(p.type || 'String'), type === 'stringlist' ? ', comma-separated' : ''))];
+			h('p', {class: 'help muted'}, 'Parameter ', h('code', null, p.name), ': ',
+				String(p.type_name || p.type || 'String'), range,
+				type === 'record' ? ' (a JSON object)' : ''))];
+	}
+
+	/* Section titles: their Label if the template gives one. */
+	function sectionTitle(t, name) {
+		var ss = Array.isArray(t.sections) ? t.sections : [];
+		for (var k = 0; k < ss.length; k++) if (ss[k].name === name && ss[k].label) return ss[k].label;
+		return name;
 	}
 
 	function showParams(t) {
@@ -109,13 +141,13 @@ Views.newCluster = function (root, params, ctx) {
 		var sections = {};
 		var order = [];
 		ps.forEach(function (p) {
-			var s = p.section || 'Parameters';
+			var s = p.subsection || p.section || 'Parameters';
 			if (!sections[s]) { sections[s] = []; order.push(s); }
 			sections[s].push(p);
 		});
 		var i = 0;
 		order.forEach(function (s) {
-			var fs = h('fieldset', null, h('legend', null, s));
+			var fs = h('fieldset', null, h('legend', null, sectionTitle(t, s)));
 			sections[s].forEach(function (p) {
 				var made = fieldFor(p, i++);
 				fields.push([p, made[0]]);

@@ -60,12 +60,9 @@ Views.node = function (root, params, ctx) {
 	}
 
 	var openLogs = new Set();   /* keep opened logs open across refreshes */
-	var lastKey = '';
+	var lastKey = '', lastSsh = '';
 	function draw(n, evs, scs) {
 		var f = Views.nodeFields(n);
-		var key = JSON.stringify([n, evs, scs]);
-		if (key === lastKey) return;
-		lastKey = key;
 		UI.clear(stateEl).appendChild(UI.stateBadge(f.state));
 		UI.clear(info);
 		fact('IP address', f.ip, 'node-ip');
@@ -77,6 +74,8 @@ Views.node = function (root, params, ctx) {
 		fact('State', f.state + (f.since ? ' for ' + UI.duration(Date.now() - f.since) : ''));
 		if (f.reason) fact('Reason', f.reason);
 
+		if (lastSsh === f.ip + '|' + f.hostname) return drawHistory(evs, scs);
+		lastSsh = f.ip + '|' + f.hostname;
 		UI.clear(sshBox);
 		sshBox.appendChild(h('p', null, 'From the manager host, with the cluster\u2019s key:'));
 		sshBox.appendChild(h('pre', {class: 'cmd', id: 'ssh-cmd'}, 'stratus ssh ' + cname + ' ' + nname));
@@ -85,6 +84,15 @@ Views.node = function (root, params, ctx) {
 			sshBox.appendChild(h('pre', {class: 'cmd'}, 'ssh root@' + f.ip));
 		}
 
+		drawHistory(evs, scs);
+	}
+
+	/* Timeline and logs: redrawn only when they change, so an open log keeps
+	 * its scroll position and the focus stays where it was. */
+	function drawHistory(evs, scs) {
+		var key = JSON.stringify([evs, scs]);
+		if (key === lastKey) return;
+		lastKey = key;
 		/* Timeline: the node's events and its scripts, in time order. */
 		var items = [];
 		evs.forEach(function (e) {
@@ -129,14 +137,13 @@ Views.node = function (root, params, ctx) {
 
 	var failures = 0;
 	function refresh() {
-		Promise.all([API.node(cname, nname),
-			API.nodeEvents(cname, nname).catch(function () { return []; }),
-			API.nodeScripts(cname, nname).catch(function () { return []; })])
-			.then(function (r) {
+		API.node(cname, nname)
+			.then(function (n) {
 				if (!ctx.isCurrent()) return;
 				failures = 0;
-				var evs = r[1].filter(function (e) { return !e.node || e.node === nname; });
-				draw(r[0] || {}, evs, r[2]);
+				n = n || {};
+				var evs = (Array.isArray(n.events) ? n.events : []).filter(function (e) { return !e.node || e.node === nname; });
+				draw(n, evs, Array.isArray(n.scripts) ? n.scripts : []);
 			}, function (e) {
 				if (ctx.isCurrent() && failures++ === 0) UI.error(e);
 			});

@@ -1,0 +1,43 @@
+# tests/web/web-lib.sh: what the browser tests' .t wrappers share, sourced
+# after tests/lib.sh: skip with a reason when the browser or stratusd is not
+# there, start a real stratusd on a free port with its own state directory and
+# an admin user, and run one node test file whose TAP becomes the file's.
+
+WEB_DIR="$TOP/tests/web"
+
+web_need() {
+	t_need_cmd node
+	[ -x /usr/bin/chromium ] || skip_all "Debian's chromium is not installed; run scripts/install-deps"
+	[ -f "$WEB_DIR/node_modules/playwright-core/package.json" ] ||
+		skip_all "playwright-core is not installed; run scripts/install-deps (npm ci in tests/web)"
+	[ -x "$BIN/stratusd" ] || skip_all "stratusd is not built (make)"
+}
+
+# web_start_stratusd [extra flags...]: sets STRATUS_URL, STRATUS_USER,
+# STRATUS_PASSWORD, WEB_STATE; stratusd's log is $T/stratusd.log.
+web_start_stratusd() {
+	WEB_STATE="$T/state"
+	STRATUS_USER=admin
+	STRATUS_PASSWORD="pw-$$-$RANDOM$RANDOM"
+	mkdir -p "$WEB_STATE"
+	printf '%s\n' "$STRATUS_PASSWORD" >"$T/admin.pw"
+	"$BIN/stratusd" --state-dir "$WEB_STATE" --init-admin "$STRATUS_USER" --password-file "$T/admin.pw" \
+		>"$T/init-admin.log" 2>&1 || bail "stratusd --init-admin failed: $(tail -n 3 "$T/init-admin.log")"
+	t_start stratusd "$BIN/stratusd" --state-dir "$WEB_STATE" --listen 127.0.0.1 --port 0 \
+		--port-file "$T/port" --web-dir "$TOP/web" "$@"
+	t_wait 30 "stratusd's port file" test -s "$T/port" ||
+		bail "stratusd did not start: $(tail -n 5 "$T/stratusd.log")"
+	STRATUS_URL="https://127.0.0.1:$(cat "$T/port")/"
+	t_wait 20 "stratusd answers" curl -sk -o /dev/null "$STRATUS_URL" ||
+		bail "stratusd does not answer on $STRATUS_URL"
+	export STRATUS_URL STRATUS_USER STRATUS_PASSWORD
+}
+
+# web_run FILE.test.js: run it with Chromium; its TAP is this file's output.
+# Screenshots go to $BUILD/test-logs/web/<test name>/ (kept after the run).
+web_run() {
+	WEB_OUT="$BUILD/test-logs/web/$T_NAME"
+	rm -rf "$WEB_OUT"
+	mkdir -p "$WEB_OUT" "$T/chromium"
+	WEB_PROFILE="$T/chromium" WEB_OUT="$WEB_OUT" node "$WEB_DIR/$1"
+}
