@@ -8,8 +8,30 @@
 
 var Views = window.Views || (window.Views = {});
 
-/* One node's fields, whatever names the API used for them. */
-Views.nodeFields = function (n) {
+/* The cluster definition's entry for a node or node array (its attributes:
+ * MachineType, Cores...), or {}. */
+Views.defNode = function (c, template) {
+	var ns = c && c.definition && Array.isArray(c.definition.nodes) ? c.definition.nodes : [];
+	for (var i = 0; i < ns.length; i++) if (ns[i].name === template) return ns[i];
+	return {};
+};
+
+function attrOf(d, names) {
+	var a = d && d.attributes ? d.attributes : {};
+	var keys = Object.keys(a);
+	for (var i = 0; i < names.length; i++)
+		for (var k = 0; k < keys.length; k++)
+			if (keys[k].toLowerCase() === names[i].toLowerCase()) return a[keys[k]];
+	return undefined;
+}
+
+/* One node's fields, whatever names the API used for them; d is its
+ * definition entry (Views.defNode) for what the node record lacks. */
+Views.nodeFields = function (n, d) {
+	d = d || {};
+	var mt = n.machine_type || n.machinetype || d.machine_type || attrOf(d, ['MachineType']);
+	var cores = n.cores !== undefined ? n.cores : (n.core_count !== undefined ? n.core_count :
+		(d.cores !== undefined ? d.cores : attrOf(d, ['Cores', 'CoreCount', 'CPUs'])));
 	var since = n.state_changed || n.state_since_ms || n.state_changed_ms || n.state_time_ms || n.state_since || n.updated_ms || null;
 	if (typeof since === 'string') since = Date.parse(since);
 	return {
@@ -19,8 +41,8 @@ Views.nodeFields = function (n) {
 		target: n.target_state || n.targetstate || '',
 		ip: n.ip || n.private_ip || n.address || '',
 		hostname: n.hostname || n.name,
-		machineType: n.machine_type || n.machinetype || '',
-		cores: n.cores !== undefined ? n.cores : (n.core_count !== undefined ? n.core_count : ''),
+		machineType: mt === undefined || mt === null ? '' : String(mt),
+		cores: cores === undefined || cores === null ? '' : cores,
 		since: since,
 		reason: n.reason || n.state_reason || n.status_message || '',
 		isArray: n.is_array !== undefined ? !!n.is_array : (n.nodearray !== undefined ? !!n.nodearray : null)
@@ -37,11 +59,15 @@ Views.arraysOf = function (c, nodes) {
 	}
 	var lists = [c.nodearrays, c.arrays, c.definition && c.definition.nodearrays];
 	lists.forEach(function (l) {
-		if (Array.isArray(l)) l.forEach(function (a) { add(typeof a === 'string' ? a : a.name, typeof a === 'object' ? a : null); });
+		if (Array.isArray(l)) l.forEach(function (a) {
+			if (typeof a === 'object' && a && a.array === false) return;
+			add(typeof a === 'string' ? a : a.name, typeof a === 'object' ? a : null);
+		});
 		else if (l && typeof l === 'object') Object.keys(l).forEach(function (k) { add(k, l[k]); });
 	});
 	if (Array.isArray(c.definition && c.definition.nodes)) {
 		c.definition.nodes.forEach(function (n) { if (n.is_array || n.array) add(n.name, n); });
+		if (out.length) return out;
 	}
 	(nodes || []).forEach(function (n) {
 		var f = Views.nodeFields(n);
@@ -211,7 +237,7 @@ Views.cluster = function (root, params, ctx) {
 	function drawNodes() {
 		var seen = new Set();
 		nodes.forEach(function (n, i) {
-			var f = Views.nodeFields(n);
+			var f = Views.nodeFields(n, Views.defNode(cluster, n.template));
 			seen.add(f.name);
 			var r = rows.get(f.name);
 			if (!r) { r = makeRow(f); rows.set(f.name, r); }

@@ -61,8 +61,9 @@ Views.node = function (root, params, ctx) {
 
 	var openLogs = new Set();   /* keep opened logs open across refreshes */
 	var lastKey = '', lastSsh = '';
+	var cluster = null;
 	function draw(n, evs, scs) {
-		var f = Views.nodeFields(n);
+		var f = Views.nodeFields(n, Views.defNode(cluster, n.template));
 		UI.clear(stateEl).appendChild(UI.stateBadge(f.state));
 		UI.clear(info);
 		fact('IP address', f.ip, 'node-ip');
@@ -137,7 +138,8 @@ Views.node = function (root, params, ctx) {
 
 	var failures = 0;
 	function refresh() {
-		API.node(cname, nname)
+		(cluster ? Promise.resolve(cluster) : API.cluster(cname).catch(function () { return {}; }))
+			.then(function (c) { cluster = c; return API.node(cname, nname); })
 			.then(function (n) {
 				if (!ctx.isCurrent()) return;
 				failures = 0;
