@@ -673,6 +673,8 @@ static json_t *lookup(const json_t *obj, const char *name, size_t len, int depth
 
 static bool truthy(const json_t *v)
 {
+	if (!v)
+		return false;
 	switch (json_typeof(v)) {
 	case JSON_TRUE: return true;
 	case JSON_INTEGER: return json_integer_value(v) != 0;
