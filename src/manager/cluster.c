@@ -226,7 +226,7 @@ static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_
 	int64_t now = util_wall_ms();
 	int rc = db_exec(m->db, "INSERT INTO nodes (cluster_id, name, template, is_array, idx, state, "
 			 "target_state, ip, created, state_changed) VALUES (?, ?, ?, ?, ?, 'Off', 'Off', ?, ?, ?)",
-			 "isiiisii", cid, name, tname, (int64_t)is_array, (int64_t)idx, ip, now, now);
+			 "issiisii", cid, name, tname, (int64_t)is_array, (int64_t)idx, ip, now, now);
 	if (rc < 0) {
 		op_err_set(e, 409, "cannot add node '%s': a node of that name exists", name);
 		return rc;
