@@ -41,3 +41,29 @@ web_run() {
 	mkdir -p "$WEB_OUT" "$T/chromium"
 	WEB_PROFILE="$T/chromium" WEB_OUT="$WEB_OUT" node "$WEB_DIR/$1"
 }
+
+# web_api METHOD PATH [curl args...]: call the API with the admin's token
+# (web_login_token first); prints the body, fails on HTTP >= 400.
+web_login_token() {
+	WEB_TOKEN=$(curl -sSk --fail-with-body -H 'Content-Type: application/json' \
+		-d "{\"username\":\"$STRATUS_USER\",\"password\":\"$STRATUS_PASSWORD\"}" \
+		"${STRATUS_URL}api/v1/login" | sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p')
+	[ -n "$WEB_TOKEN" ] || bail "cannot get an API token from $STRATUS_URL"
+}
+web_api() {
+	local method=$1 path=$2; shift 2
+	curl -sSk --fail-with-body -X "$method" -H "Authorization: Bearer $WEB_TOKEN" "$@" \
+		"${STRATUS_URL}api/v1$path"
+}
+
+# web_cleanup_cluster NAME: at cleanup, before stratusd is stopped, terminate
+# the cluster and wait (up to 60 s) until none of its nodes is left running,
+# so a failed test leaves no namespace behind.
+web_cleanup_cluster() {
+	t_on_cleanup "web_api POST /clusters/$1/terminate -d '{}' >/dev/null 2>&1; t_wait 60 'nodes of $1 off' web_cluster_down $1"
+}
+web_cluster_down() {
+	local j
+	j=$(web_api GET "/clusters/$1/nodes") || return 0
+	! printf '%s' "$j" | grep -Eq '"state":"(Acquiring|Preparing|Ready|Terminating|Failed)"'
+}

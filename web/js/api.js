@@ -38,7 +38,14 @@ var API = (function () {
 			opts.body = JSON.stringify(body);
 		}
 		if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
-		return fetch(BASE + path, opts).then(function (r) {
+		/* Reads are retried once when the request never got an answer: the
+		 * browser drops requests in flight when the host's network changes,
+		 * which it does each time stratusd makes a node's bridge or veth. */
+		var send = function () { return fetch(BASE + path, opts); };
+		var first = (method === 'GET') ? send().catch(function () {
+			return new Promise(function (res) { setTimeout(res, 300); }).then(send);
+		}) : send();
+		return first.then(function (r) {
 			return r.text().then(function (text) {
 				var data = null;
 				if (text) {
