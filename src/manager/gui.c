@@ -11,6 +11,9 @@
  *   GET    /bench                   -> {"runs":[run...]}
  *   POST   /bench                   store a run: {"name","time_ms","command","points":[{"oss_count",
  *                                   "write_mib_s","read_mib_s"}]}
+ *   PUT    /clusters/NAME/autoscale {"array","max_count","idle_time","enabled"}: the array's MaxCount
+ *                                   (which add_node enforces) and the cluster's autoscale settings, kept
+ *                                   in its definition as "autoscale": {"enabled","idle_time"}
  */
 #include "manager/gui.h"
 
@@ -341,6 +344,96 @@ static enum MHD_Result r_bench(struct mgr *m, struct MHD_Connection *c, const ch
 	return send_json(c, 200, json_pack("{s:o}", "runs", runs), NULL);
 }
 
+/* ---------------------------------------------------------------- autoscale settings */
+
+static enum MHD_Result r_autoscale(struct mgr *m, struct MHD_Connection *c, const char *cluster,
+				   const char *body, size_t len, const struct auth_who *who)
+{
+	json_error_t je;
+	json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+	json_t *arr = json_object_get(in, "array"), *mx = json_object_get(in, "max_count");
+	json_t *idle = json_object_get(in, "idle_time"), *en = json_object_get(in, "enabled");
+	enum MHD_Result rc;
+	if (!json_is_object(in) || (arr && !json_is_string(arr)) ||
+	    (mx && (!json_is_integer(mx) || json_integer_value(mx) < 0 || json_integer_value(mx) > 10000)) ||
+	    (idle && (!json_is_integer(idle) || json_integer_value(idle) < 0 ||
+		      json_integer_value(idle) > 7 * 86400)) ||
+	    (en && !json_is_boolean(en)) || (mx && !arr)) {
+		json_decref(in);
+		return send_error(c, 400, "give 'array' (a node array name) with 'max_count' (0 to 10000), "
+				  "'idle_time' (seconds, 0 to 604800) and 'enabled' (boolean)");
+	}
+	db_lock(m->db);
+	char *text = NULL;
+	json_t *def = NULL;
+	if (db_get_text(m->db, &text, "SELECT definition FROM clusters WHERE name = ?", "s", cluster)) {
+		rc = send_error(c, 404, "no cluster named '%s'", cluster);
+		goto out;
+	}
+	def = json_loads(text, 0, NULL);
+	if (!json_is_object(def)) {
+		rc = send_error(c, 500, "the definition of cluster '%s' is not JSON; see stratusd's log", cluster);
+		goto out;
+	}
+	if (arr) {
+		const char *an = json_string_value(arr);
+		json_t *n = NULL, *x;
+		size_t i;
+		json_array_foreach(json_object_get(def, "nodes"), i, x)
+			if (json_is_string(json_object_get(x, "name")) &&
+			    !strcmp(json_string_value(json_object_get(x, "name")), an))
+				n = x;
+		if (!n || !json_is_true(json_object_get(n, "array"))) {
+			rc = send_error(c, 400, "cluster '%s' has no node array named '%s'%s", cluster, an,
+					n ? " (it is a single node)" : "");
+			goto out;
+		}
+		if (mx) {
+			int64_t have = 0;
+			db_get_int(m->db, &have, "SELECT COUNT(*) FROM nodes n JOIN clusters c ON c.id = n.cluster_id "
+				   "WHERE c.name = ? AND n.template = ? AND n.state <> 'Off'", "ss", cluster, an);
+			if (json_integer_value(mx) > 0 && json_integer_value(mx) < have) {
+				rc = send_error(c, 409, "node array '%s' has %lld nodes running; terminate some before "
+						"lowering its max count to %lld", an, (long long)have,
+						(long long)json_integer_value(mx));
+				goto out;
+			}
+			json_object_set(n, "max_count", mx);
+		}
+	}
+	json_t *as = json_object_get(def, "autoscale");
+	if (!json_is_object(as)) {
+		as = json_object();
+		json_object_set_new(def, "autoscale", as);
+	}
+	if (idle)
+		json_object_set(as, "idle_time", idle);
+	if (en)
+		json_object_set(as, "enabled", en);
+	char *out = json_dumps(def, JSON_COMPACT);
+	int e = out ? db_exec(m->db, "UPDATE clusters SET definition = ? WHERE name = ?", "ss", out, cluster) : -ENOMEM;
+	free(out);
+	if (e < 0) {
+		rc = send_error(c, 500, "cannot store the autoscale settings of '%s'", cluster);
+		goto out;
+	}
+	char idle_s[32] = "unset", max_s[200] = "";
+	if (json_is_integer(json_object_get(as, "idle_time")))
+		snprintf(idle_s, sizeof(idle_s), "%lld s", (long long)json_integer_value(json_object_get(as, "idle_time")));
+	if (arr && mx)
+		snprintf(max_s, sizeof(max_s), ", max count of '%.64s' %lld", json_string_value(arr),
+			 (long long)json_integer_value(mx));
+	mgr_event(m, cluster, NULL, "autoscale", "%s set autoscale %s, idle time %s%s", who->name,
+		  json_is_true(json_object_get(as, "enabled")) ? "on" : "off", idle_s, max_s);
+	rc = send_json(c, 200, json_pack("{s:O}", "autoscale", as), NULL);
+out:
+	db_unlock(m->db);
+	free(text);
+	json_decref(def);
+	json_decref(in);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 bool gui_route(struct mgr *m, struct MHD_Connection *c, const char *method, char **seg, int nseg,
@@ -353,6 +446,10 @@ bool gui_route(struct mgr *m, struct MHD_Connection *c, const char *method, char
 	if (nseg == 3 && !strcmp(seg[0], "templates") && !strcmp(seg[2], "parameters") &&
 	    !strcmp(method, "GET")) {
 		*rc = r_template_params(m, c, seg[1]);
+		return true;
+	}
+	if (nseg == 3 && !strcmp(seg[0], "clusters") && !strcmp(seg[2], "autoscale") && !strcmp(method, "PUT")) {
+		*rc = r_autoscale(m, c, seg[1], body, len, who);
 		return true;
 	}
 	if (nseg == 1 && !strcmp(seg[0], "bench")) {

@@ -127,8 +127,9 @@ var API = (function () {
 			return call('PUT', '/clusters/' + enc(name) + '/autoscale', settings,
 				"changing the autoscale settings of '" + name + "'");
 		},
-		events: function (name) {
-			return call('GET', '/clusters/' + enc(name) + '/events', undefined,
+		/* Events with an id above since (all when since is 0), oldest first. */
+		events: function (name, since) {
+			return call('GET', '/clusters/' + enc(name) + '/events' + (since ? '?since=' + enc(since) : ''), undefined,
 				"reading the events of '" + name + "'").then(function (d) { return list(d, 'events'); });
 		},
 

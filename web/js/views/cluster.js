@@ -255,8 +255,9 @@ Views.cluster = function (root, params, ctx) {
 	function drawArrays() {
 		var now = Views.arraysOf(cluster || {}, nodes);
 		var key = now.map(function (a) { return a.name; }).join(',');
-		if (key === arrays.map(function (a) { return a.name; }).join(',')) return;
+		var same = key === arrays.map(function (a) { return a.name; }).join(',');
 		arrays = now;
+		if (same) return;
 		var keep = addArray.value;
 		UI.clear(addArray);
 		if (!arrays.length) addArray.appendChild(h('option', {value: ''}, '(no node arrays)'));
@@ -286,7 +287,7 @@ Views.cluster = function (root, params, ctx) {
 	}
 	function fillAutoscale() {
 		if (!cluster) return;
-		var as = cluster.autoscale || {};
+		var as = cluster.autoscale || (cluster.definition && cluster.definition.autoscale) || {};
 		var a = arrays.filter(function (x) { return x.name === asArray.value; })[0] || {};
 		asEnabled.checked = as.enabled !== undefined ? !!as.enabled : !!cluster.autoscale_enabled;
 		var max = a.max_count !== undefined ? a.max_count : (a.MaxCount !== undefined ? a.MaxCount : as.max_count);
@@ -327,7 +328,9 @@ Views.cluster = function (root, params, ctx) {
 			evBody))));
 	var lastEvents = '';
 	function drawEvents(evs) {
-		var list = evs.slice().sort(function (a, b) { return Views.eventTime(b) - Views.eventTime(a); }).slice(0, 200);
+		var list = evs.slice().sort(function (a, b) {
+			return (Views.eventTime(b) - Views.eventTime(a)) || ((b.id || 0) - (a.id || 0));
+		}).slice(0, 200);
 		var key = JSON.stringify(list);
 		if (key === lastEvents) return;
 		lastEvents = key;
@@ -344,10 +347,12 @@ Views.cluster = function (root, params, ctx) {
 
 	var busy = false;
 	var failures = 0;
+	var allEvents = [];
+	var lastEventId = 0;
 	function refresh() {
 		if (busy) return;
 		busy = true;
-		Promise.all([API.cluster(name), API.nodes(name), API.events(name).catch(function () { return null; })])
+		Promise.all([API.cluster(name), API.nodes(name), API.events(name, lastEventId).catch(function () { return null; })])
 			.then(function (r) {
 				busy = false;
 				if (!ctx.isCurrent()) return;
@@ -358,7 +363,14 @@ Views.cluster = function (root, params, ctx) {
 				UI.clear(stateEl).appendChild(UI.stateBadge(cluster.state));
 				drawArrays();
 				drawNodes();
-				if (r[2]) drawEvents(r[2]);
+				if (r[2] && r[2].length) {
+					/* Only the events since the last poll come back: keep the newest 500. */
+					allEvents = allEvents.concat(r[2]).slice(-500);
+					r[2].forEach(function (e) { if (e.id > lastEventId) lastEventId = e.id; });
+					drawEvents(allEvents);
+				} else if (r[2] && lastEventId === 0) {
+					drawEvents([]);
+				}
 			}, function (e) {
 				busy = false;
 				if (!ctx.isCurrent()) return;
