@@ -11,11 +11,13 @@ var Views = window.Views || (window.Views = {});
 /* Points of a run, whatever the field names: [{oss, write, read}] by OSS count. */
 Views.benchPoints = function (run) {
 	var pts = run.points || run.results || run.rows || [];
+	/* null (not measured) must not become 0. */
+	function num(v) { return v === null || v === undefined || v === '' ? NaN : Number(v); }
 	return pts.map(function (p) {
 		return {
-			oss: Number(p.oss_count !== undefined ? p.oss_count : (p.oss !== undefined ? p.oss : p.osts)),
-			write: Number(p.write_mib_s !== undefined ? p.write_mib_s : p.write),
-			read: Number(p.read_mib_s !== undefined ? p.read_mib_s : p.read)
+			oss: num(p.oss_count !== undefined ? p.oss_count : (p.oss !== undefined ? p.oss : p.osts)),
+			write: num(p.write_mib_s !== undefined ? p.write_mib_s : p.write),
+			read: num(p.read_mib_s !== undefined ? p.read_mib_s : p.read)
 		};
 	}).filter(function (p) { return isFinite(p.oss); }).sort(function (a, b) { return a.oss - b.oss; });
 };

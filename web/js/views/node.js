@@ -81,8 +81,8 @@ Views.node = function (root, params, ctx) {
 		sshBox.appendChild(h('p', null, 'From the manager host, with the cluster\u2019s key:'));
 		sshBox.appendChild(h('pre', {class: 'cmd', id: 'ssh-cmd'}, 'stratus ssh ' + cname + ' ' + nname));
 		if (f.ip) {
-			sshBox.appendChild(h('p', null, 'or directly (the key is in the manager\u2019s state directory, under the cluster):'));
-			sshBox.appendChild(h('pre', {class: 'cmd'}, 'ssh root@' + f.ip));
+			sshBox.appendChild(h('p', null, 'or with ssh itself, on the manager host (STATE is stratusd\u2019s state directory):'));
+			sshBox.appendChild(h('pre', {class: 'cmd'}, 'ssh -i STATE/clusters/' + cname + '/ssh/id_ed25519 root@' + f.ip));
 		}
 
 		drawHistory(evs, scs);
@@ -96,15 +96,24 @@ Views.node = function (root, params, ctx) {
 		lastKey = key;
 		/* Timeline: the node's events and its scripts, in time order. */
 		var items = [];
+		/* Scripts come from their records (with durations), so the
+		 * manager's own script events would only repeat them. */
 		evs.forEach(function (e) {
-			items.push({t: Views.eventTime(e), text: (e.kind ? e.kind + ': ' : '') + (e.message || '')});
+			if (e.kind === 'script' && scs.length) return;
+			var msg = String(e.message || '').replace(/:\s*$/, '');
+			items.push({t: Views.eventTime(e), text: (e.kind ? e.kind + ': ' : '') + msg,
+				bad: /-> Failed/.test(msg)});
 		});
 		scs.forEach(function (s) {
 			var sf = Views.scriptFields(s);
-			var label = 'cluster-init ' + sf.spec + '/' + sf.script + ' ' + (sf.status || '') +
-				(sf.exitCode !== undefined && sf.exitCode !== null && sf.status !== 'started' ? ' (exit ' + sf.exitCode + ')' : '') +
-				(sf.duration !== null ? ' in ' + UI.shortDuration(sf.duration) : '');
-			items.push({t: sf.finished || sf.started || 0, text: label, bad: sf.status === 'failed'});
+			var id = 'cluster-init ' + sf.spec + '/' + sf.script;
+			if (sf.started) items.push({t: sf.started, text: id + ' started'});
+			if (sf.status && sf.status !== 'started') {
+				items.push({t: sf.finished || sf.started || 0, bad: sf.status === 'failed',
+					text: id + ' ' + sf.status +
+						(sf.exitCode !== undefined && sf.exitCode !== null ? ' (exit ' + sf.exitCode + ')' : '') +
+						(sf.duration !== null ? ' after ' + UI.shortDuration(sf.duration) : '')});
+			}
 		});
 		items.sort(function (a, b) { return a.t - b.t; });
 		UI.clear(timeline);
