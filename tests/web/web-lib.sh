@@ -13,6 +13,29 @@ web_need() {
 	[ -x "$BIN/stratusd" ] || skip_all "stratusd is not built (make)"
 }
 
+# web_netns: when root, give the browser a network namespace of its own,
+# joined to the host by one veth pair (198.19.0.0/16, the benchmarking range,
+# a /30 per run).  Chromium aborts every request in flight
+# (ERR_NETWORK_CHANGED) whenever an interface of its namespace changes, and
+# on the host they change all the time: each node made by stratusd (in this
+# test or any other running at the same time) adds a veth.  Sets WEB_NS and
+# WEB_HOST_IP (the host's end, where stratusd is reached); without root both
+# stay empty and the browser runs on the host.
+web_netns() {
+	WEB_NS="" WEB_HOST_IP=127.0.0.1
+	[ "$(id -u)" = 0 ] || return 0
+	local a=$(( ($$ >> 6) & 255 )) b=$(( ($$ & 63) * 4 ))
+	local ns="webns$$" h="wbh$$" c="wbc$$"
+	ip netns add "$ns" || bail "cannot make network namespace '$ns'"
+	t_track_netns "$ns"
+	ip link add "$h" type veth peer name "$c" netns "$ns" || bail "cannot make veth '$h'"
+	t_track_link "$h"
+	ip addr add "198.19.$a.$((b + 1))/30" dev "$h" && ip link set "$h" up &&
+		ip -n "$ns" addr add "198.19.$a.$((b + 2))/30" dev "$c" && ip -n "$ns" link set "$c" up &&
+		ip -n "$ns" link set lo up || bail "cannot set up the browser's network namespace"
+	WEB_NS=$ns WEB_HOST_IP="198.19.$a.$((b + 1))"
+}
+
 # web_start_stratusd [extra flags...]: sets STRATUS_URL, STRATUS_USER,
 # STRATUS_PASSWORD, WEB_STATE; stratusd's log is $T/stratusd.log.
 web_start_stratusd() {
@@ -23,11 +46,12 @@ web_start_stratusd() {
 	printf '%s\n' "$STRATUS_PASSWORD" >"$T/admin.pw"
 	"$BIN/stratusd" --state-dir "$WEB_STATE" --init-admin "$STRATUS_USER" --password-file "$T/admin.pw" \
 		>"$T/init-admin.log" 2>&1 || bail "stratusd --init-admin failed: $(tail -n 3 "$T/init-admin.log")"
-	t_start stratusd "$BIN/stratusd" --state-dir "$WEB_STATE" --listen 127.0.0.1 --port 0 \
+	web_netns
+	t_start stratusd "$BIN/stratusd" --state-dir "$WEB_STATE" --listen "$WEB_HOST_IP" --port 0 \
 		--port-file "$T/port" --web-dir "$TOP/web" "$@"
 	t_wait 30 "stratusd's port file" test -s "$T/port" ||
 		bail "stratusd did not start: $(tail -n 5 "$T/stratusd.log")"
-	STRATUS_URL="https://127.0.0.1:$(cat "$T/port")/"
+	STRATUS_URL="https://$WEB_HOST_IP:$(cat "$T/port")/"
 	t_wait 20 "stratusd answers" curl -sk -o /dev/null "$STRATUS_URL" ||
 		bail "stratusd does not answer on $STRATUS_URL"
 	export STRATUS_URL STRATUS_USER STRATUS_PASSWORD
@@ -39,7 +63,11 @@ web_run() {
 	WEB_OUT="$BUILD/test-logs/web/$T_NAME"
 	rm -rf "$WEB_OUT"
 	mkdir -p "$WEB_OUT" "$T/chromium"
-	WEB_PROFILE="$T/chromium" WEB_OUT="$WEB_OUT" node "$WEB_DIR/$1"
+	if [ -n "$WEB_NS" ]; then
+		WEB_PROFILE="$T/chromium" WEB_OUT="$WEB_OUT" ip netns exec "$WEB_NS" node "$WEB_DIR/$1"
+	else
+		WEB_PROFILE="$T/chromium" WEB_OUT="$WEB_OUT" node "$WEB_DIR/$1"
+	fi
 }
 
 # web_api METHOD PATH [curl args...]: call the API with the admin's token
