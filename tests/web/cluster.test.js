@@ -12,7 +12,7 @@ const t = require('./lib');
 const READY_MS = 180000;
 
 t.run(async ({ page }) => {
-	t.plan(15);
+	t.plan(16);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const cluster = t.env('WEB_CLUSTER', 'guitest1');
 	/* Confirmations ("Terminate ...?") are answered yes. */
@@ -105,6 +105,17 @@ t.run(async ({ page }) => {
 	t.ok(execNames.length === 2 && execNames.every((n) => n.startsWith(cluster + '-execute-')),
 		'the new nodes are named CLUSTER-execute-N', execNames.join(', '));
 	await t.shot(page, 'nodes-ready');
+
+	await t.step('the clusters list shows the cluster with its nodes counted by state', async () => {
+		await page.getByRole('navigation').getByRole('link', { name: 'Clusters' }).click();
+		const row = page.locator('#clusters tr[data-cluster="' + cluster + '"]');
+		await row.locator('td.counts', { hasText: '3 Ready' }).waitFor();
+		const tmpl = await row.locator('td').first().textContent();
+		if (tmpl !== 'guitest') throw new Error('template shown: ' + tmpl);
+		await t.shot(page, 'clusters-list');
+		await row.getByRole('link', { name: cluster }).click();
+		await page.getByRole('heading', { name: 'Cluster ' + cluster }).waitFor();
+	});
 
 	const node = execNames[0] || cluster + '-execute-1';
 	let apiNode = null;

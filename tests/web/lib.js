@@ -69,6 +69,8 @@ async function browser() {
 	/* Browser-side errors are test diagnostics: a page that throws is a bug. */
 	page.on('pageerror', (e) => diag('page error: ' + e.message));
 	page.on('console', (m) => { if (m.type() === 'error') diag('console: ' + m.text()); });
+	page.on('requestfailed', (r) => diag('request failed: ' + r.method() + ' ' + r.url() + ': ' +
+		(r.failure() ? r.failure().errorText : '?')));
 	return { ctx, page };
 }
 

@@ -28,8 +28,12 @@ web_netns() {
 	local ns="webns$$" h="wbh$$" c="wbc$$"
 	ip netns add "$ns" || bail "cannot make network namespace '$ns'"
 	t_track_netns "$ns"
+	# No IPv6: its link-local address would arrive a second after the link
+	# is up, a change Chromium would answer by dropping requests.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip link add "$h" type veth peer name "$c" netns "$ns" || bail "cannot make veth '$h'"
 	t_track_link "$h"
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$c.disable_ipv6=1" 2>/dev/null
 	ip addr add "198.19.$a.$((b + 1))/30" dev "$h" && ip link set "$h" up &&
 		ip -n "$ns" addr add "198.19.$a.$((b + 2))/30" dev "$c" && ip -n "$ns" link set "$c" up &&
 		ip -n "$ns" link set lo up || bail "cannot set up the browser's network namespace"
