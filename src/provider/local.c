@@ -38,6 +38,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "provider/nodeproc.h"
 
@@ -402,23 +403,46 @@ static void unmount_node_fuse(pid_t holder)
 		char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
 		if (!mp || !fstype || strncmp(fstype, "fuse", 4))
 			continue;
-		char *argv[] = { "umount", "-l", mp, NULL };
-		/* mountinfo escapes spaces as \040: umount takes the path as the kernel shows it
-		 * only when it has none, which is all we make; others are left to the namespace's end. */
-		if (strchr(mp, '\\'))
-			continue;
-		struct spawn_req req = { .holder = holder, .argv = argv, .mode = SPAWN_WAIT };
-		int st;
-		char *e = NULL;
-		node_spawn(&req, &st, &e);
-		free(e);
+		mountinfo_unescape(mp);
+		int rc = node_umount_detach(holder, mp);
+		if (rc)
+			log_warn("cannot detach FUSE mount '%s' in a node: %s", mp, strerror(-rc));
 	}
 	free(line);
 	fclose(f);
 }
 
+/* Pids signalled so far, to reap those that are the caller's children. */
+struct pid_set {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static void pid_set_add(struct pid_set *s, pid_t p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		pid_t *nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return; /* only reaping suffers; the caller reaps with waitpid(-1) anyway */
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = p;
+}
+
+/* Reap the zombies among them that are ours (a subreaping manager's); ECHILD is fine. */
+static void pid_set_reap(struct pid_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		waitpid(s->v[i], NULL, WNOHANG);
+}
+
 /* Signal every process in the node and wait until none is left or the time is up. */
-static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms)
+static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms, struct pid_set *seen)
 {
 	int64_t end = util_mono_ms() + grace_ms;
 	bool sent = false;
@@ -430,10 +454,10 @@ static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms)
 		for (int i = 0; i < n; i++) {
 			if (!sent)
 				kill(pids[i], sig);
-			/* Ours (as a subreaper) to reap; ECHILD otherwise, which is fine. */
-			waitpid(pids[i], NULL, WNOHANG);
+			pid_set_add(seen, pids[i]);
 		}
 		free(pids);
+		pid_set_reap(seen);
 		sent = true;
 		if (n == 0)
 			return 0;
@@ -463,9 +487,11 @@ static int local_destroy(const struct node_spec *spec, const struct node_handle 
 	if (ids.holder_ok)
 		unmount_node_fuse(h->holder_pid);
 	if (ids.has_net || ids.holder_ok) {
-		int left = kill_node_pids(&ids, SIGTERM, TERM_GRACE_MS);
+		struct pid_set seen = { 0 };
+		int left = kill_node_pids(&ids, SIGTERM, TERM_GRACE_MS, &seen);
 		if (left > 0)
-			left = kill_node_pids(&ids, SIGKILL, KILL_GRACE_MS);
+			left = kill_node_pids(&ids, SIGKILL, KILL_GRACE_MS, &seen);
+		free(seen.v);
 		if (left) {
 			set_err(err, "cannot stop node '%s': %d process%s still running in it after "
 				"SIGKILL (stuck in the kernel?); try again", what, left < 0 ? 0 : left,
@@ -590,7 +616,7 @@ static bool has_newline(const char *s)
 
 static int start_agent(const struct node_spec *spec, const struct node_handle *h, char **err)
 {
-	char conf[4096], dir[4096], logf[4096];
+	char conf[4096], dir[4096], logf[4096], disk[4096];
 	int rc;
 	if (!spec->manager_url || !spec->token || !spec->ca_file || has_newline(spec->manager_url) ||
 	    has_newline(spec->token) || has_newline(spec->ca_file)) {
@@ -601,15 +627,16 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 	snprintf(dir, sizeof(dir), "%s/agent", spec->state_dir);
 	snprintf(conf, sizeof(conf), "%s/agent.conf", spec->state_dir);
 	snprintf(logf, sizeof(logf), "%s/agent.log", spec->state_dir);
-	if ((rc = util_mkdirs(dir, 0700))) {
-		set_err(err, "cannot make the agent's state directory '%s': %s", dir, strerror(-rc));
+	snprintf(disk, sizeof(disk), "%s/disk", spec->state_dir);
+	if ((rc = util_mkdirs(dir, 0700)) || (rc = util_mkdirs(disk, 0755))) {
+		set_err(err, "cannot make the agent's directories under '%s': %s", spec->state_dir, strerror(-rc));
 		return rc;
 	}
 	struct buf c = BUF_INIT(1 << 16);
 	buf_printf(&c,
 		   "# stratus-node of node %s, written by stratusd's local provider (secret: mode 0600)\n"
-		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\n",
-		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir);
+		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\nlocal_disk = %s\n",
+		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir, disk);
 	rc = c.data ? write_text(conf, c.data, 0600, err) : -ENOMEM;
 	buf_release(&c);
 	if (rc)

@@ -73,6 +73,16 @@ int node_make_holder(const char *netns_path, const char *hostname, const char *h
  */
 int node_find_pids(const struct ns_id *net, const struct ns_id *mnt, pid_t **pids);
 
+/*
+ * Detach the mount at PATH inside the holder's mount namespace
+ * (umount2 MNT_DETACH, done by the system call itself: umount(8) would stat
+ * the path first, and a hung FUSE daemon would hang us too).  0 or -errno.
+ */
+int node_umount_detach(pid_t holder, const char *path);
+
+/* Undo mountinfo's octal escapes (\040 for a space...) in place. */
+void mountinfo_unescape(char *s);
+
 /* Is pid a zombie or gone? */
 bool pid_gone(pid_t pid);
 

@@ -25,7 +25,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	grep -q overlaps "$T/netup.err" || break
 done
 
-plan 35
+plan 42
 
 ok "the cluster network comes up on bridge '$br' ($net.0/24)" test -e "/sys/class/net/$br/bridge"
 mac=$(cat "/sys/class/net/$br/address")
@@ -39,6 +39,14 @@ is "$rc:$(echo "$out" | grep -c overlaps)" "1:1" "a second network on the same s
 mkdir -p "$T/shared" "$T/src"
 mount --bind "$T/shared" "$T/shared" && mount --make-shared "$T/shared"
 t_track_mount "$T/shared"
+
+# A private FUSE mount on the host (another program's) made before the nodes:
+# the nodes must not keep a copy of it, or its daemon would outlive its unmount.
+mkdir -p "$T/hostfuse"
+t_start hostfuse "$TOOLS/stuckfs" "$T/hostfuse"
+t_track_mount "$T/hostfuse"
+host_fuse_pid=$T_PID
+t_wait 10 "host FUSE mount" grep -q " ${T}/hostfuse " /proc/self/mountinfo
 
 ssh-keygen -q -t ed25519 -N '' -C stratus-test -f "$T/id_cluster"
 cp "$T/id_cluster.pub" "$T/authorized_keys"
@@ -79,6 +87,12 @@ nok "ssh with a key that is not the cluster's is refused" nexec "$n1" ssh -F /de
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 \
 	"root@$n2" true
 
+h1=$(awk '$1=="holder_pid"{print $2}' "$T/$n1.handle")
+nok "a node keeps no copy of a private host FUSE mount" grep -q " ${T}/hostfuse " "/proc/$h1/mountinfo"
+umount "$T/hostfuse"
+ok "so its daemon ends when the host unmounts it" t_wait 10 "stuckfs on the host to exit" \
+	eval "! kill -0 $host_fuse_pid 2>/dev/null || [ \"\$(awk '{print \$3}' /proc/$host_fuse_pid/stat)\" = Z ]"
+
 nexec "$n1" sh -c "echo private >/tmp/only-$n1"
 ok "a file in the node's /tmp lands in its own tmp directory" test -f "$T/$n1/tmp/only-$n1"
 nok "another node does not see it" nexec "$n2" test -e "/tmp/only-$n1"
@@ -108,16 +122,34 @@ mntns1=$(readlink "/proc/$holder1/ns/mnt")
 pids1=$("$NODECTL" pids --handle "$T/$n1.handle" | tr '\n' ' ')
 diag "node $n1 runs pids: $pids1"
 ok "destroy stops node $n1" "$NODECTL" destroy --handle "$T/$n1.handle"
-gone=1; for p in $pids1; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && gone=0; done
-is "$gone" 1 "every process that ran in the node is gone"
+all_gone() { local p; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done; return 0; }
+ns_users() { local f n=0; for f in /proc/[0-9]*/ns/mnt; do [ "$(readlink "$f" 2>/dev/null)" = "$1" ] && n=$((n + 1)); done; echo $n; }
+ok "every process that ran in the node is gone" all_gone $pids1
 nok "its network namespace is gone" test -e "/run/netns/$netns1"
 nok "its veth is gone" test -e "/sys/class/net/$veth1"
-left=0; for f in /proc/[0-9]*/ns/mnt; do [ "$(readlink "$f" 2>/dev/null)" = "$mntns1" ] && left=$((left + 1)); done
-is "$left" 0 "no process holds its mount namespace (its mounts died with it)"
+is "$(ns_users "$mntns1")" 0 "no process holds its mount namespace (its mounts died with it)"
 ok "destroy again is a no-op" "$NODECTL" destroy --handle "$T/$n1.handle"
 nok "a destroyed node is not alive" "$NODECTL" alive --handle "$T/$n1.handle"
 
-for n in "$n2" "$n3"; do "$NODECTL" destroy --handle "$T/$n.handle"; done
+# A stuck FUSE daemon in a node and a process blocked on its mount: destroy
+# must still end the node and leave nothing.
+mkdir -p "$T/fmnt"
+nexec "$n2" setsid sh -c "'$TOOLS/stuckfs' '$T/fmnt' --hang </dev/null >'$T/stuckfs.log' 2>&1 &"
+holder2=$(awk '$1=="holder_pid"{print $2}' "$T/$n2.handle")
+fuse_in_node() { grep -q " ${T}/fmnt .*fuse.stuckfs" "/proc/$holder2/mountinfo"; }
+ok "a FUSE daemon in a node mounts its file system there" t_wait 10 "stuckfs mounted" fuse_in_node
+nok "the host does not see that mount" grep -q " ${T}/fmnt " /proc/self/mountinfo
+nexec "$n2" setsid sh -c "ls '$T/fmnt' </dev/null >/dev/null 2>&1 &"
+pids2=$("$NODECTL" pids --handle "$T/$n2.handle" | tr '\n' ' ')
+mntns2=$(readlink "/proc/$holder2/ns/mnt")
+t0=$(date +%s%N)
+ok "destroy ends a node whose FUSE daemon is stuck, with a process blocked on it" \
+	"$NODECTL" destroy --handle "$T/$n2.handle"
+diag "destroyed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+ok "the FUSE daemon and the blocked process are gone" all_gone $pids2
+is "$(ns_users "$mntns2")" 0 "and the mount namespace that held the FUSE mount"
+
+"$NODECTL" destroy --handle "$T/$n3.handle"
 "$NODECTL" net-down "$br"
 leftover=$( (ip netns list; ip -o link) | grep -cE "st-pn[123]-$$-|$br" )
 is "$leftover" 0 "after destroying every node and the network, no namespace or link of ours is left"

@@ -59,14 +59,12 @@ static const struct cfg_program prog = {
 	table
 };
 
-static void save_handle(const char *path, const struct node_handle *h)
+static int save_handle(const char *path, const struct node_handle *h)
 {
 	char text[256];
 	int n = snprintf(text, sizeof(text), "holder_pid %d\nnetns %s\nveth %s\n", (int)h->holder_pid,
 			 h->netns, h->veth);
-	int rc = util_write_file_atomic(path, text, (size_t)n, 0600);
-	if (rc)
-		die("cannot write handle file '%s': %s", path, strerror(-rc));
+	return util_write_file_atomic(path, text, (size_t)n, 0600);
 }
 
 static void load_handle(const char *path, struct node_handle *h)
@@ -148,7 +146,12 @@ int main(int argc, char **argv)
 		struct node_handle h;
 		rc = p->create(&s, &h, &err);
 		if (!rc) {
-			save_handle(o.handle, &h);
+			int w = save_handle(o.handle, &h);
+			if (w) {
+				/* A node nobody can find again would be left behind: undo it. */
+				p->destroy(&s, &h, NULL);
+				die("cannot write handle file '%s': %s; the node was destroyed", o.handle, strerror(-w));
+			}
 			printf("%d %s %s\n", (int)h.holder_pid, h.netns, h.veth);
 		}
 		free((char *)s.token);

@@ -94,8 +94,12 @@ static void test_config_lookup(void **state)
 	assert_null(nodecfg_lookup(doc, ""));
 	assert_null(nodecfg_lookup(doc, "cluster..name"));
 	json_decref(doc);
-	doc = json_loads("{\"cluster\":\"plain\"}", 0, NULL);
+	doc = json_loads("{\"cluster\":\"plain\",\"ip\":\"1.2.3.4\","
+			 "\"cluster_info\":{\"name\":\"plain\",\"parameters\":{\"P\":\"v\"}}}", 0, NULL);
 	assert_string_equal(nodecfg_cluster_name(doc), "plain");
+	/* stratusd's shape: "cluster" is the name, details in "cluster_info" */
+	assert_string_equal(json_string_value(nodecfg_lookup(doc, "cluster.parameters.P")), "v");
+	assert_null(nodecfg_lookup(doc, "ip."));
 	json_decref(doc);
 }
 
