@@ -12,7 +12,7 @@ const t = require('./lib');
 const READY_MS = 180000;
 
 t.run(async ({ page }) => {
-	t.plan(16);
+	t.plan(17);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const cluster = t.env('WEB_CLUSTER', 'guitest1');
 	/* Confirmations ("Terminate ...?") are answered yes. */
@@ -159,15 +159,25 @@ t.run(async ({ page }) => {
 		}, node, { timeout: 60000 });
 	});
 	await t.shot(page, 'node-terminated');
+
+	await t.step('selecting the terminated node and removing it deletes its row', async () => {
+		const row = page.locator('#nodes tr[data-node="' + node + '"]');
+		await row.getByRole('checkbox').check();
+		await page.locator('#selected-count', { hasText: '1 node selected' }).waitFor();
+		await page.locator('#nodes-remove').click();
+		await row.waitFor({ state: 'detached', timeout: 30000 });
+		const r = await apiGet('/clusters/' + cluster + '/nodes/' + node);
+		if (r.status !== 404) throw new Error('the record is still there: ' + r.status);
+	});
 	await t.step('autoscale settings are saved: max count and idle time', async () => {
 		await page.locator('#as-array').selectOption('execute');
-		await page.locator('#as-max').fill('3');
+		await page.locator('#as-max').fill('2');
 		await page.locator('#as-idle').fill('120');
 		await page.locator('#autoscale').getByRole('button', { name: 'Save' }).click();
 		await page.locator('#flash', { hasText: 'Autoscale settings' }).waitFor();
 		const c = (await apiGet('/clusters/' + cluster)).json;
 		const ex = c.definition.nodes.find((n) => n.name === 'execute');
-		if (ex.max_count !== 3 || c.definition.autoscale.idle_time !== 120)
+		if (ex.max_count !== 2 || c.definition.autoscale.idle_time !== 120)
 			throw new Error('stored: ' + JSON.stringify(c.definition));
 	});
 	await t.step("the manager's refusal of nodes past the max count is shown in words", async () => {
@@ -176,7 +186,7 @@ t.run(async ({ page }) => {
 		await page.locator('#add-submit').click();
 		await page.locator('#flash.flash-error').waitFor();
 		const msg = await page.locator('#flash').textContent();
-		if (!/MaxCount 3/.test(msg)) throw new Error('shown: ' + msg);
+		if (!/MaxCount 2/.test(msg)) throw new Error('shown: ' + msg);
 	});
 	await t.shot(page, 'max-count-refused');
 	const other = execNames[1];

@@ -8,9 +8,17 @@
 const t = require('./lib');
 
 t.run(async ({ page }) => {
-	t.plan(8);
+	t.plan(10);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const token = t.env('WEB_TOKEN');
+
+	const cspViolations = [];
+	page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+	const first = await page.goto(t.URL);
+	const hdr = first.headers();
+	t.ok(/default-src 'self'/.test(hdr['content-security-policy'] || '') && /frame-ancestors 'none'/.test(hdr['content-security-policy']) &&
+		hdr['x-frame-options'] === 'DENY', 'the GUI is served with a strict Content-Security-Policy and is never framed',
+		JSON.stringify(hdr));
 
 	await t.step('logging in works with the keyboard alone', async () => {
 		await page.goto(t.URL + '#/login');
@@ -64,4 +72,5 @@ t.run(async ({ page }) => {
 	t.ok(rows[0] && rows[0].includes('410.5') && rows[0].includes('520.3') && rows[2].includes('\u2014'),
 		'the table shows the figures, and a dash where a read was not measured', rows.join(' | '));
 	await t.shot(page, 'bench');
+	t.is(cspViolations.length, 0, 'no page broke the Content-Security-Policy');
 });
