@@ -12,7 +12,7 @@ const t = require('./lib');
 const READY_MS = 180000;
 
 t.run(async ({ page }) => {
-	t.plan(17);
+	t.plan(20);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const cluster = t.env('WEB_CLUSTER', 'guitest1');
 	/* Confirmations ("Terminate ...?") are answered yes. */
@@ -191,4 +191,38 @@ t.run(async ({ page }) => {
 	await t.shot(page, 'max-count-refused');
 	const other = execNames[1];
 	t.ok(other && (await stateOf(other).textContent()) === 'Ready', 'the other execute node is still Ready');
+
+	/* A second cluster whose cluster-init fails until a file exists. */
+	const failing = cluster + 'f', flag = t.env('WEB_FLAG');
+	await page.evaluate(async ([n, f]) => {
+		await API.createCluster('guitest', n, { Greeting: 'second try', MustExist: f });
+		await API.startCluster(n);
+	}, [failing, flag]);
+	const fhead = failing + '-head';
+	await t.step('a node whose cluster-init fails shows Failed and the reason', async () => {
+		await page.goto(t.URL + '#/cluster/' + failing);
+		const row = page.locator('#nodes tr[data-node="' + fhead + '"]');
+		await row.locator('.badge', { hasText: 'Failed' }).waitFor({ timeout: READY_MS });
+		const reason = await row.locator('.reason').textContent();
+		if (!/10-hello\.sh exited 3/.test(reason)) throw new Error('reason shown: ' + reason);
+	});
+	await t.step("its page opens the failing script's log by itself", async () => {
+		await page.locator('#nodes').getByRole('link', { name: fhead, exact: true }).click();
+		const d = page.locator('details[data-script="default/10-hello.sh"]');
+		await d.locator('pre.log', { hasText: 'does not exist yet' }).waitFor();
+		if (!(await d.evaluate((el) => el.open))) throw new Error('the failed log is closed');
+		if (!(await page.locator('#timeline li.bad').count())) throw new Error('no failure in the timeline');
+	});
+	await t.shot(page, 'node-failed');
+	require('fs').writeFileSync(flag, 'now it exists\n');
+	await t.step('Retry after the fix brings it to Ready', async () => {
+		await page.locator('#node-retry').click();
+		await page.waitForFunction(() => {
+			const b = document.querySelector('.page-head .sub .badge');
+			return b && b.textContent === 'Ready';
+		}, null, { timeout: READY_MS });
+		const log = await page.locator('details[data-script="default/10-hello.sh"] pre.log').textContent();
+		if (!log.includes('second try')) throw new Error('log after retry: ' + log);
+	});
+	await t.shot(page, 'node-retried');
 });

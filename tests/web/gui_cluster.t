@@ -2,7 +2,8 @@
 # The GUI with real namespaced nodes (tests/web/cluster.test.js): create a
 # cluster from the guitest template through the form, start it, add 2 nodes
 # and watch them reach Ready without reloading, read a node's IP and its
-# cluster-init log, terminate a node.
+# cluster-init log, terminate and remove a node, autoscale settings; a node
+# whose cluster-init fails is shown Failed with its log, and Retry fixes it.
 # Node state must live outside /tmp (every node mounts its own /tmp).
 export TMPDIR=/var/tmp
 . "$(dirname "$0")/../lib.sh"
@@ -24,6 +25,7 @@ web_api PUT /templates/guitest -H 'Content-Type: application/json' \
 	-d "$(node -e 'process.stdout.write(JSON.stringify({text: require("fs").readFileSync(process.argv[1], "utf8")}))' \
 		"$fx/guitest.txt")" \
 	>/dev/null || bail "cannot import the test template"
-export WEB_CLUSTER="gui$$"
+export WEB_CLUSTER="gui$$" WEB_FLAG="$T/flag"
 web_cleanup_cluster "$WEB_CLUSTER"
+web_cleanup_cluster "${WEB_CLUSTER}f"
 web_run cluster.test.js
