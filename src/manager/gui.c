@@ -10,7 +10,7 @@
  *   GET    /templates/NAME/parameters   -> liblang's tmpl_params_json()
  *   GET    /bench                   -> {"runs":[run...]}
  *   POST   /bench                   store a run: {"name","time_ms","command","points":[{"oss_count",
- *                                   "write_mib_s","read_mib_s"}]}
+ *                                   "write_mib_s","read_mib_s"}]}, or text/csv with ?name=
  *   PUT    /clusters/NAME/autoscale {"array","max_count","idle_time","enabled"}: the array's MaxCount
  *                                   (which add_node enforces) and the cluster's autoscale settings, kept
  *                                   in its definition as "autoscale": {"enabled","idle_time"}
@@ -290,6 +290,90 @@ static json_t *bench_clean(json_t *in, char *why, size_t wn)
 	return out;
 }
 
+/*
+ * A run sent as CSV, as bench/fs-scaling writes it: a header line naming the
+ * columns (oss or oss_count, write_mib_s, read_mib_s; others are ignored),
+ * then one line per OSS count; an empty field is "not measured".  The name
+ * comes from ?name=.  Returns the run as JSON for bench_clean, or NULL with
+ * why.
+ */
+static json_t *bench_from_csv(const char *body, size_t len, const char *name, char *why, size_t wn)
+{
+	int col_oss = -1, col_w = -1, col_r = -1, line = 0;
+	json_t *pts = json_array();
+	const char *p = body, *end = body + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		char row[1024];
+		line++;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n >= sizeof(row)) {
+			snprintf(why, wn, "CSV line %d is longer than %zu bytes", line, sizeof(row) - 1);
+			goto bad;
+		}
+		memcpy(row, p, n);
+		row[n] = '\0';
+		p = eol ? eol + 1 : end;
+		if (n == 0)
+			continue;
+		char *f;
+		int col = 0;
+		json_t *pt = line == 1 ? NULL : json_object();
+		/* strsep keeps empty fields (strtok_r would skip them). */
+		char *rest = row;
+		while ((f = strsep(&rest, ",")) != NULL) {
+			while (*f == ' ')
+				f++;
+			if (line == 1) {
+				if (!strcmp(f, "oss") || !strcmp(f, "oss_count"))
+					col_oss = col;
+				else if (!strcmp(f, "write_mib_s"))
+					col_w = col;
+				else if (!strcmp(f, "read_mib_s"))
+					col_r = col;
+			} else if (col == col_oss || col == col_w || col == col_r) {
+				char *e = NULL;
+				errno = 0;
+				if (col == col_oss) {
+					long long v = strtoll(f, &e, 10);
+					if (!*f || *e || errno) {
+						json_decref(pt);
+						snprintf(why, wn, "CSV line %d: OSS count '%.32s' is not a whole number", line, f);
+						goto bad;
+					}
+					json_object_set_new(pt, "oss_count", json_integer(v));
+				} else {
+					double v = *f ? strtod(f, &e) : 0;
+					if (*f && (*e || errno)) {
+						json_decref(pt);
+						snprintf(why, wn, "CSV line %d: '%.32s' is not a number", line, f);
+						goto bad;
+					}
+					json_object_set_new(pt, col == col_w ? "write_mib_s" : "read_mib_s",
+							    *f ? json_real(v) : json_null());
+				}
+			}
+			col++;
+		}
+		if (line == 1 && col_oss < 0) {
+			snprintf(why, wn, "the CSV header has no 'oss' or 'oss_count' column");
+			goto bad;
+		}
+		if (pt && json_array_append_new(pts, pt))
+			goto bad;
+		if (json_array_size(pts) > BENCH_MAX_POINTS) {
+			snprintf(why, wn, "more than %d points", BENCH_MAX_POINTS);
+			goto bad;
+		}
+	}
+	return json_pack("{s:s,s:o}", "name", name ? name : "", "points", pts);
+bad:
+	json_decref(pts);
+	return NULL;
+}
+
 static enum MHD_Result r_bench(struct mgr *m, struct MHD_Connection *c, const char *method,
 			       const char *body, size_t len)
 {
@@ -297,10 +381,18 @@ static enum MHD_Result r_bench(struct mgr *m, struct MHD_Connection *c, const ch
 	mgr_path(m, dir, sizeof(dir), "bench");
 	if (!strcmp(method, "POST")) {
 		json_error_t je;
-		json_t *in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
-		if (!in || !json_is_object(in)) {
+		json_t *in;
+		const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (ct && !strncasecmp(ct, "text/csv", 8)) {
+			in = bench_from_csv(body ? body : "", len,
+					    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"), why, sizeof(why));
+			if (!in)
+				return send_error(c, 400, "bad benchmark CSV: %s", why);
+		} else if (!(in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je)) ||
+			   !json_is_object(in)) {
 			json_decref(in);
-			return send_error(c, 400, "the benchmark run must be a JSON object: %s", je.text);
+			return send_error(c, 400, "the benchmark run must be a JSON object (or text/csv): %s",
+					  in ? "not an object" : je.text);
 		}
 		json_t *run = bench_clean(in, why, sizeof(why));
 		json_decref(in);

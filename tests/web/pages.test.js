@@ -8,7 +8,7 @@
 const t = require('./lib');
 
 t.run(async ({ page }) => {
-	t.plan(10);
+	t.plan(12);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const token = t.env('WEB_TOKEN');
 
@@ -56,18 +56,27 @@ t.run(async ({ page }) => {
 	};
 	let r = await t.api('POST', '/bench', { token, body: run });
 	t.is(r.status, 201, 'a benchmark run is stored with POST /api/v1/bench');
+	const csv = 'oss,cap_mib_s,write_mib_s,read_mib_s,runs\n1,100.0,98.5,99.1,3\n2,200.0,190.25,,3\n';
+	r = await t.api('POST', '/bench?name=fs-scaling-' + process.pid, { token, body: csv, contentType: 'text/csv' });
+	t.ok(r.status === 201 && r.json.points.length === 2 && r.json.points[1].write_mib_s === 190.25 &&
+		r.json.points[1].read_mib_s === null, "bench/fs-scaling's CSV is taken as it is (text/csv)", r.text);
+	r = await t.api('POST', '/bench?name=bad-csv', { token, body: 'oss,write_mib_s\nfour,1\n', contentType: 'text/csv' });
+	t.ok(r.status === 400 && /line 2/.test(r.json.error), 'a CSV with a bad figure is refused, naming the line', r.text);
 	r = await t.api('POST', '/bench', { token, body: { name: '../x', points: [] } });
 	t.is(r.status, 400, 'a run with a bad name or no points is refused');
 
 	await t.step('the benchmarks page draws write and read against OSS count', async () => {
 		await page.getByRole('navigation').getByRole('link', { name: 'Benchmarks' }).click();
 		await page.getByRole('heading', { name: run.name }).waitFor();
-		const lines = await page.locator('svg.chart polyline').count();
+		await page.getByRole('heading', { name: 'fs-scaling-' + process.pid }).waitFor();
+		const chart = page.locator('section.bench-run', { has: page.getByRole('heading', { name: run.name }) });
+		const lines = await chart.locator('svg.chart polyline').count();
 		if (lines !== 2) throw new Error(lines + ' lines drawn');
-		const points = await page.locator('svg.chart circle').count();
+		const points = await chart.locator('svg.chart circle').count();
 		if (points !== 5) throw new Error(points + ' points drawn (3 write, 2 read expected)');
 	});
-	const rows = await page.locator('table.bench tbody tr').allTextContents();
+	const rows = await page.locator('section.bench-run', { has: page.getByRole('heading', { name: run.name }) })
+		.locator('table.bench tbody tr').allTextContents();
 	t.is(rows.length, 3, 'the table has one row per OSS count');
 	t.ok(rows[0] && rows[0].includes('410.5') && rows[0].includes('520.3') && rows[2].includes('\u2014'),
 		'the table shows the figures, and a dash where a read was not measured', rows.join(' | '));
