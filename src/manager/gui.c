@@ -5,6 +5,7 @@
  *
  * Routes (under /api/v1):
  *   POST   /session                 {"username","password"} -> cookie + {"username","csrf_token","expires_ms"}
+ *                                   (429 after 5 wrong passwords for a name in 5 minutes, for 1 minute)
  *   GET    /session                 -> {"username","csrf_token","expires_ms"}
  *   DELETE /session                 log out: the cookie is dead from then on
  *   GET    /templates/NAME/parameters   -> liblang's tmpl_params_json()
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +139,78 @@ const char *gui_auth_message(enum gui_auth a)
 	}
 }
 
+/* ---------------------------------------------------------------- login throttling */
+
+/*
+ * Online password guessing through the login form: after LOGIN_MAX_FAILS
+ * wrong passwords for one user name within LOGIN_WINDOW_MS, that name is
+ * refused (429) for LOGIN_LOCK_MS, right password or not.  A small table,
+ * oldest entry replaced when full; this process's memory only (a restart
+ * forgets it, which is fine: each guess already costs a slow hash).
+ */
+#define LOGIN_SLOTS 256
+#define LOGIN_MAX_FAILS 5
+#define LOGIN_WINDOW_MS (5 * 60 * 1000LL)
+#define LOGIN_LOCK_MS (60 * 1000LL)
+
+struct login_slot {
+	char name[128];
+	int fails;
+	int64_t first_ms, locked_until_ms;
+};
+
+static pthread_mutex_t login_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct login_slot login_slots[LOGIN_SLOTS];
+
+static struct login_slot *login_slot_of(const char *name, bool make)
+{
+	struct login_slot *old = &login_slots[0];
+	for (size_t i = 0; i < LOGIN_SLOTS; i++) {
+		if (login_slots[i].name[0] && !strcmp(login_slots[i].name, name))
+			return &login_slots[i];
+		if (login_slots[i].first_ms < old->first_ms)
+			old = &login_slots[i];
+	}
+	if (!make)
+		return NULL;
+	memset(old, 0, sizeof(*old));
+	snprintf(old->name, sizeof(old->name), "%s", name);
+	return old;
+}
+
+/* 0 if NAME may try to log in now, else the seconds left of its lock. */
+static int64_t login_locked(const char *name)
+{
+	int64_t now = util_wall_ms(), left = 0;
+	pthread_mutex_lock(&login_mu);
+	struct login_slot *l = login_slot_of(name, false);
+	if (l && l->locked_until_ms > now)
+		left = (l->locked_until_ms - now + 999) / 1000;
+	pthread_mutex_unlock(&login_mu);
+	return left;
+}
+
+static void login_result(const char *name, bool ok)
+{
+	int64_t now = util_wall_ms();
+	pthread_mutex_lock(&login_mu);
+	struct login_slot *l = login_slot_of(name, !ok);
+	if (l && ok) {
+		memset(l, 0, sizeof(*l));
+	} else if (l) {
+		if (now - l->first_ms > LOGIN_WINDOW_MS) {
+			l->fails = 0;
+			l->first_ms = now;
+		}
+		if (++l->fails >= LOGIN_MAX_FAILS) {
+			l->locked_until_ms = now + LOGIN_LOCK_MS;
+			l->fails = 0;
+			l->first_ms = now;
+		}
+	}
+	pthread_mutex_unlock(&login_mu);
+}
+
 /* ---------------------------------------------------------------- /session */
 
 static enum MHD_Result r_login(struct mgr *m, struct MHD_Connection *c, const char *body, size_t len)
@@ -156,7 +230,17 @@ static enum MHD_Result r_login(struct mgr *m, struct MHD_Connection *c, const ch
 		json_decref(j);
 		return send_error(c, 400, "give 'username' and 'password' as JSON strings to log in");
 	}
+	int64_t wait_s = login_locked(u);
+	if (wait_s) {
+		log_info("gui: login for '%.64s' refused: too many wrong passwords", u);
+		enum MHD_Result r = send_error(c, 429, "too many wrong passwords for '%.64s'; wait %lld s and try again",
+					       u, (long long)wait_s);
+		json_decref(j);
+		return r;
+	}
 	int rc = session_login(m->db, u, p, id, &si);
+	if (rc == -EACCES || rc == 0)
+		login_result(u, rc == 0);
 	if (rc == -EACCES) {
 		log_info("gui: failed login for '%.64s'", u);
 		json_decref(j);

@@ -10,7 +10,7 @@
 const t = require('./lib');
 
 t.run(async ({ ctx, page }) => {
-	t.plan(16);
+	t.plan(18);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 
 	await t.step('a wrong password is refused with a sentence on the form', async () => {
@@ -61,6 +61,14 @@ t.run(async ({ ctx, page }) => {
 	r = await t.api('POST', '/clusters', { cookie, csrf, body: { name: 'csrf-test' } });
 	t.ok(r.status !== 403 && r.status !== 401, 'with the right token the request reaches the API (' + r.status + ')',
 		r.text);
+
+	/* Password guessing: the sixth try for one name within minutes is refused unread. */
+	const guesses = [];
+	for (let i = 0; i < 6; i++)
+		guesses.push((await t.api('POST', '/session', { body: { username: 'mallory', password: 'guess' + i } })).status);
+	t.is(guesses.join(','), '401,401,401,401,401,429', 'after 5 wrong passwords for a name, logging in as it is refused (429)');
+	r = await t.api('POST', '/session', { body: { username: user, password: password } });
+	t.is(r.status, 200, 'other names can still log in');
 
 	await t.step('logging out goes back to the login form', async () => {
 		await page.getByRole('button', { name: 'Log out' }).click();
