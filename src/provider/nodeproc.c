@@ -37,7 +37,7 @@ enum { MSG_PID = 1, MSG_STATUS, MSG_ERR };
 
 enum {
 	STEP_SETNS_NET = 1, STEP_SETNS_UTS, STEP_SETNS_MNT, STEP_UNSHARE, STEP_SLAVE,
-	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_CHDIR, STEP_SETSID,
+	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_BIND_SSH, STEP_CHDIR, STEP_SETSID,
 	STEP_FORK, STEP_STDIO, STEP_EXEC,
 };
 
@@ -52,6 +52,7 @@ static const char *step_name(int step)
 	case STEP_HOSTNAME: return "setting the node's hostname";
 	case STEP_BIND_HOSTS: return "bind-mounting the node's hosts file over /etc/hosts";
 	case STEP_BIND_TMP: return "bind-mounting the node's private /tmp";
+	case STEP_BIND_SSH: return "bind-mounting the node's private /root/.ssh";
 	case STEP_CHDIR: return "changing to the working directory";
 	case STEP_SETSID: return "starting a new session";
 	case STEP_FORK: return "forking";
@@ -181,6 +182,7 @@ struct holder_setup {
 	const char *hostname;
 	const char *hosts_file;
 	const char *tmp_dir;
+	const char *root_ssh_dir;
 };
 
 static void child_report(int fd, int kind, int step, int val)
@@ -328,6 +330,8 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 				step = STEP_BIND_HOSTS;
 			else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
 				step = STEP_BIND_TMP;
+			else if (hs->root_ssh_dir && mount(hs->root_ssh_dir, "/root/.ssh", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_SSH;
 		}
 		if (step) {
 			child_report(wfd, MSG_ERR, step, errno);
@@ -491,11 +495,11 @@ int node_spawn(const struct spawn_req *req, int *result, char **err)
 }
 
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err)
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err)
 {
 	/* `sleep infinity` is the whole holder: it keeps the namespaces and dies on SIGTERM. */
 	static char *const argv[] = { "sleep", "infinity", NULL };
-	struct holder_setup hs = { hostname, hosts_file, tmp_dir };
+	struct holder_setup hs = { hostname, hosts_file, tmp_dir, root_ssh_dir };
 	struct spawn_req req = {
 		.netns_path = netns_path, .argv = argv, .mode = SPAWN_DAEMON,
 	};

@@ -60,11 +60,12 @@ int node_spawn(const struct spawn_req *req, int *result, char **err);
  * Make the holder of a node: a process that joins the network namespace at
  * netns_path, unshares UTS and mount namespaces (all mounts slaves of the
  * host's), sets the hostname, bind-mounts hosts_file over /etc/hosts and
- * tmp_dir over /tmp, then execs `sleep infinity` with nothing else open.
+ * tmp_dir over /tmp (and root_ssh_dir, if not NULL, over /root/.ssh), then
+ * execs `sleep infinity` with nothing else open.
  * *pid is the holder's pid.
  */
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err);
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err);
 
 /*
  * Every process (other than the caller) whose network namespace is *net or
