@@ -14,7 +14,8 @@
  *                                   "write_mib_s","read_mib_s"}]}, or text/csv with ?name=
  *   PUT    /clusters/NAME/autoscale {"array","max_count","idle_time","enabled"}: the array's MaxCount
  *                                   (which add_node enforces) and the cluster's autoscale settings, kept
- *                                   in its definition as "autoscale": {"enabled","idle_time"}
+ *                                   in its definition as "autoscale": {"enabled","idle_time"} and in the
+ *                                   nodes' configuration keys slurm.idle_time / slurm.autoscale if present
  */
 #include "manager/gui.h"
 
@@ -586,6 +587,20 @@ static enum MHD_Result r_autoscale(struct mgr *m, struct MHD_Connection *c, cons
 		json_object_set(as, "idle_time", idle);
 	if (en)
 		json_object_set(as, "enabled", en);
+	/* The shipped Slurm template hands these to its nodes as configuration
+	 * (slurm.idle_time, slurm.autoscale): keep those in step, so nodes made
+	 * from now on, and a scheduler whose cluster-init runs again, use them. */
+	json_t *x;
+	size_t i;
+	json_array_foreach(json_object_get(def, "nodes"), i, x) {
+		json_t *conf = json_object_get(x, "configuration");
+		if (!json_is_object(conf))
+			continue;
+		if (idle && json_object_get(conf, "slurm.idle_time"))
+			json_object_set(conf, "slurm.idle_time", idle);
+		if (en && json_object_get(conf, "slurm.autoscale"))
+			json_object_set(conf, "slurm.autoscale", en);
+	}
 	char *out = json_dumps(def, JSON_COMPACT);
 	int e = out ? db_exec(m->db, "UPDATE clusters SET definition = ? WHERE name = ?", "ss", out, cluster) : -ENOMEM;
 	free(out);

@@ -177,7 +177,8 @@ t.run(async ({ page }) => {
 		await page.locator('#flash', { hasText: 'Autoscale settings' }).waitFor();
 		const c = (await apiGet('/clusters/' + cluster)).json;
 		const ex = c.definition.nodes.find((n) => n.name === 'execute');
-		if (ex.max_count !== 2 || c.definition.autoscale.idle_time !== 120)
+		if (ex.max_count !== 2 || c.definition.autoscale.idle_time !== 120 ||
+		    ex.configuration['slurm.idle_time'] !== 120)
 			throw new Error('stored: ' + JSON.stringify(c.definition));
 	});
 	await t.step("the manager's refusal of nodes past the max count is shown in words", async () => {
