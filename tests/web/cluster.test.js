@@ -12,7 +12,7 @@ const t = require('./lib');
 const READY_MS = 180000;
 
 t.run(async ({ page }) => {
-	t.plan(20);
+	t.plan(23);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 	const cluster = t.env('WEB_CLUSTER', 'guitest1');
 	/* Confirmations ("Terminate ...?") are answered yes. */
@@ -226,4 +226,23 @@ t.run(async ({ page }) => {
 		if (!log.includes('second try')) throw new Error('log after retry: ' + log);
 	});
 	await t.shot(page, 'node-retried');
+
+	/* The clusters list's own buttons: delete is refused while nodes run,
+	 * terminate takes them down, then delete removes the cluster. */
+	await page.getByRole('navigation').getByRole('link', { name: 'Clusters' }).click();
+	const frow = page.locator('#clusters tr[data-cluster="' + failing + '"]');
+	await t.step('deleting a cluster whose nodes run is refused, with the reason', async () => {
+		await frow.getByRole('button', { name: 'Delete' }).click();
+		await page.locator('#flash.flash-error', { hasText: 'not Off' }).waitFor();
+	});
+	await t.step('terminating it from the list takes its nodes down', async () => {
+		await frow.getByRole('button', { name: 'Terminate' }).click();
+		await frow.locator('td.counts', { hasText: /^1 Off$/ }).waitFor({ timeout: 60000 });
+	});
+	await t.step('then deleting it removes it from the list', async () => {
+		await frow.getByRole('button', { name: 'Delete' }).click();
+		await frow.waitFor({ state: 'detached', timeout: 15000 });
+		const r = await apiGet('/clusters/' + failing);
+		if (r.status !== 404) throw new Error('still there: ' + r.status);
+	});
 });
