@@ -231,6 +231,12 @@ static enum MHD_Result r_login(struct mgr *m, struct MHD_Connection *c, const ch
 		json_decref(j);
 		return send_error(c, 400, "give 'username' and 'password' as JSON strings to log in");
 	}
+	/* Names go into the log: no control characters (no forged log lines). */
+	for (const char *q = u; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			json_decref(j);
+			return send_error(c, 400, "a user name holds no control characters");
+		}
 	int64_t wait_s = login_locked(u);
 	if (wait_s) {
 		log_info("gui: login for '%.64s' refused: too many wrong passwords", u);

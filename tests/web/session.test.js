@@ -10,7 +10,7 @@
 const t = require('./lib');
 
 t.run(async ({ ctx, page }) => {
-	t.plan(18);
+	t.plan(19);
 	const user = t.env('STRATUS_USER', 'admin'), password = t.env('STRATUS_PASSWORD');
 
 	await t.step('a wrong password is refused with a sentence on the form', async () => {
@@ -69,6 +69,8 @@ t.run(async ({ ctx, page }) => {
 	t.is(guesses.join(','), '401,401,401,401,401,429', 'after 5 wrong passwords for a name, logging in as it is refused (429)');
 	r = await t.api('POST', '/session', { body: { username: user, password: password } });
 	t.is(r.status, 200, 'other names can still log in');
+	r = await t.api('POST', '/session', { body: { username: 'x\ninfo: forged log line', password: 'p' } });
+	t.is(r.status, 400, 'a user name with a newline is refused before it reaches the log');
 
 	await t.step('logging out goes back to the login form', async () => {
 		await page.getByRole('button', { name: 'Log out' }).click();
