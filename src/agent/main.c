@@ -124,7 +124,25 @@ struct agent {
 	char cache[PATH_MAX];   /* state_dir/node.json */
 	char *bin_dir;
 	char *config_path;      /* absolute, for scripts' `search` */
+	int64_t heartbeat_ms;   /* the config file's, or the node's stratus.agent.heartbeat */
 };
+
+/* A template may set the heartbeat: configuration stratus.agent.heartbeat (seconds or "500ms"). */
+static void take_heartbeat(struct agent *a, json_t *doc)
+{
+	json_t *v = json_object_get(json_object_get(doc, "configuration"), "stratus.agent.heartbeat");
+	int64_t ms = -1;
+	if (json_is_integer(v))
+		ms = json_integer_value(v) * 1000;
+	else if (json_is_real(v))
+		ms = (int64_t)(json_real_value(v) * 1000);
+	else if (json_is_string(v) && cfg_parse_duration_ms(json_string_value(v), &ms))
+		ms = -1;
+	if (ms >= 200 && ms <= 3600000 && ms != a->heartbeat_ms) {
+		log_info("heartbeat every %lld ms (the node's stratus.agent.heartbeat)", (long long)ms);
+		a->heartbeat_ms = ms;
+	}
+}
 
 static void upload_event(void *ctx, const struct script_event *ev)
 {
@@ -180,6 +198,7 @@ static int fetch_node(struct agent *a, json_t **doc, bool patient)
 			err = strdup("GET /node: the answer is not a JSON object");
 		}
 		if (!rc) {
+			take_heartbeat(a, *doc);
 			char *text = json_dumps(*doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 			int w = text ? util_write_file_atomic(a->cache, text, strlen(text), 0640) : -ENOMEM;
 			if (w)
@@ -344,11 +363,41 @@ static int agent_open(struct agent *a, struct opts *o)
 		die("cannot make state directory '%s': %s", o->state_dir, strerror(-rc));
 	snprintf(a->cache, sizeof(a->cache), "%s/node.json", o->state_dir);
 	a->bin_dir = self_dir();
+	a->heartbeat_ms = o->heartbeat;
 	a->config_path = o->config ? realpath(o->config, NULL) : NULL;
 	if ((rc = client_new(o->url, o->token, o->ca, &a->c, &err)))
 		die("%s", err ? err : strerror(-rc));
 	explicit_bzero(o->token, strlen(o->token));
 	return 0;
+}
+
+/*
+ * Read the config file again and talk to the manager it names from now on:
+ * a manager that restarted elsewhere (another port, a new certificate)
+ * rewrites the file, and the agent follows.  Called when the manager does not
+ * answer, and on SIGHUP.
+ */
+static void agent_reload(struct agent *a)
+{
+	struct opts n;
+	char *err = NULL;
+	struct client *c = NULL;
+	if (!a->config_path || cfg_defaults(&prog, &n))
+		return;
+	if (cfg_load_file(&prog, &n, a->config_path, &err) || !n.url || !n.token || !n.ca) {
+		log_warn("cannot re-read '%s': %s", a->config_path, err ? err : "url, token or ca missing");
+	} else if (!client_new(n.url, n.token, n.ca, &c, &err)) {
+		if (!a->o->url || strcmp(a->o->url, n.url))
+			log_info("manager is now %s (from '%s')", n.url, a->config_path);
+		client_free(a->c);
+		a->c = c;
+		free(a->o->url);
+		a->o->url = strdup(n.url);
+	}
+	if (n.token)
+		explicit_bzero(n.token, strlen(n.token));
+	free(err);
+	cfg_release(&prog, &n);
 }
 
 static void agent_close(struct agent *a)
@@ -381,14 +430,17 @@ static int cmd_run(struct opts *o, bool once)
 	 * node back to Preparing) or an agent that could not reach it is picked up. */
 	bool need_install = rc < 0;
 	while (!stop_flag) {
-		sleep_ms(o->heartbeat);
+		sleep_ms(a.heartbeat_ms);
 		if (stop_flag)
 			break;
 		char *err = NULL;
 		long st = 0;
 		json_t *empty = json_object();
-		if (client_post_json(a.c, "/node/heartbeat", empty, &st, &err))
+		int hr = client_post_json(a.c, "/node/heartbeat", empty, &st, &err);
+		if (hr)
 			log_warn("%s", err ? err : "heartbeat failed");
+		if (hr && hr != -EPROTO)
+			agent_reload(&a); /* no answer: has the manager moved? */
 		json_decref(empty);
 		free(err);
 		json_t *doc = NULL;
@@ -399,6 +451,8 @@ static int cmd_run(struct opts *o, bool once)
 			json_decref(doc);
 		}
 		if (rerun_flag || need_install) {
+			if (rerun_flag)
+				agent_reload(&a);
 			rerun_flag = 0;
 			log_info("running cluster-init again");
 			need_install = install(&a) < 0;

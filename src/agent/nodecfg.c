@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static json_t *walk(json_t *doc, const char *key);
+
 json_t *nodecfg_lookup(json_t *doc, const char *key)
 {
 	if (!json_is_object(doc) || !key || !*key)
@@ -17,6 +19,15 @@ json_t *nodecfg_lookup(json_t *doc, const char *key)
 	if (v)
 		return v;
 	/* Otherwise walk the document: "ip", "cluster.name", "cluster.parameters.X". */
+	v = walk(doc, key);
+	/* stratusd sends "cluster" as the name and the cluster's details in "cluster_info". */
+	if (!v && !strncmp(key, "cluster.", 8) && json_is_string(json_object_get(doc, "cluster")))
+		v = walk(json_object_get(doc, "cluster_info"), key + 8);
+	return v;
+}
+
+static json_t *walk(json_t *doc, const char *key)
+{
 	json_t *cur = doc;
 	const char *p = key;
 	while (cur && *p) {
@@ -26,8 +37,8 @@ json_t *nodecfg_lookup(json_t *doc, const char *key)
 			return NULL;
 		cur = json_object_getn(cur, p, len);
 		p += len;
-		if (*p == '.')
-			p++;
+		if (*p == '.' && !*++p)
+			return NULL; /* "a." names nothing */
 	}
 	return cur;
 }
@@ -37,6 +48,8 @@ const char *nodecfg_cluster_name(json_t *doc)
 	json_t *c = json_object_get(doc, "cluster");
 	if (json_is_string(c))
 		return json_string_value(c);
+	if (!c)
+		c = json_object_get(doc, "cluster_info");
 	return json_string_value(json_object_get(c, "name"));
 }
 

@@ -417,8 +417,37 @@ static void unmount_node_fuse(pid_t holder)
 	fclose(f);
 }
 
+/* Pids signalled so far, to reap those that are the caller's children. */
+struct pid_set {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static void pid_set_add(struct pid_set *s, pid_t p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		pid_t *nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return; /* only reaping suffers; the caller reaps with waitpid(-1) anyway */
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = p;
+}
+
+/* Reap the zombies among them that are ours (a subreaping manager's); ECHILD is fine. */
+static void pid_set_reap(struct pid_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		waitpid(s->v[i], NULL, WNOHANG);
+}
+
 /* Signal every process in the node and wait until none is left or the time is up. */
-static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms)
+static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms, struct pid_set *seen)
 {
 	int64_t end = util_mono_ms() + grace_ms;
 	bool sent = false;
@@ -430,10 +459,10 @@ static int kill_node_pids(const struct node_ids *ids, int sig, int grace_ms)
 		for (int i = 0; i < n; i++) {
 			if (!sent)
 				kill(pids[i], sig);
-			/* Ours (as a subreaper) to reap; ECHILD otherwise, which is fine. */
-			waitpid(pids[i], NULL, WNOHANG);
+			pid_set_add(seen, pids[i]);
 		}
 		free(pids);
+		pid_set_reap(seen);
 		sent = true;
 		if (n == 0)
 			return 0;
@@ -463,9 +492,11 @@ static int local_destroy(const struct node_spec *spec, const struct node_handle 
 	if (ids.holder_ok)
 		unmount_node_fuse(h->holder_pid);
 	if (ids.has_net || ids.holder_ok) {
-		int left = kill_node_pids(&ids, SIGTERM, TERM_GRACE_MS);
+		struct pid_set seen = { 0 };
+		int left = kill_node_pids(&ids, SIGTERM, TERM_GRACE_MS, &seen);
 		if (left > 0)
-			left = kill_node_pids(&ids, SIGKILL, KILL_GRACE_MS);
+			left = kill_node_pids(&ids, SIGKILL, KILL_GRACE_MS, &seen);
+		free(seen.v);
 		if (left) {
 			set_err(err, "cannot stop node '%s': %d process%s still running in it after "
 				"SIGKILL (stuck in the kernel?); try again", what, left < 0 ? 0 : left,
