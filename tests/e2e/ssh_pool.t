@@ -40,6 +40,10 @@ api() { local m=$1 p=$2; shift 2; "${CURL[@]}" -H "Authorization: Bearer $token"
 # apis METHOD PATH [args]: the status code; the body in $T/body.
 apis() { local m=$1 p=$2; shift 2; "${CURL[@]}" -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $token" -X "$m" "$U$p" "$@"; }
 
+export STRATUS_CONFIG="$T/cli/config.ini"
+stratus initialize --batch --url "https://127.0.0.1:$(cat "$T/port")" --username admin --password-file "$T/pw" \
+	--ca "$S/tls/cert.pem" >/dev/null || bail "stratus initialize failed"
+
 C="sc$$"
 live_nodes() { api GET "/clusters/$C/nodes" 2>/dev/null | grep -qE '"state":"(Acquiring|Preparing|Ready|Failed|Terminating)"'; }
 cleanup_cluster() {
@@ -51,32 +55,24 @@ t_on_cleanup cleanup_cluster
 
 # ---- a pool and its hosts ----
 P="pool$$"
-is "$(apis POST /pools -d "{\"name\":\"$P\",\"probe_interval_ms\":500,\"fail_after_ms\":3000,\"connect_timeout_s\":2}")" 201 \
-	"a pool is created"
-host_body() { # NAME ADDRESS KEYFILE [extra json]
-	NAME=$1 ADDR=$2 KEY=$3 EXTRA=${4:-{\}} perl -MJSON::PP -e 'local $/; open F, $ENV{KEY}; my $k = <F>;
-		my $e = decode_json($ENV{EXTRA});
-		print encode_json({ name => $ENV{NAME}, address => $ENV{ADDR}, private_key => $k, %$e })'
-}
-host_body h1 "$SSH_NET.11" "$T/poolkey" '{"machine_type":"test.small","disks":"/dev/null:1G"}' >"$T/h1.json"
-st=$(apis POST "/pools/$P/hosts" --data-binary @"$T/h1.json")
-is "$st" 201 "a host is registered after it answers over ssh"
-is "$(jpath found.cores <"$T/body"):$(jpath state <"$T/body")" "$(nproc):free" "it reports the cores it found, and is free"
-like "$(jpath found.os <"$T/body")" "Debian" "and the OS it found"
-is "$(jpath host_key <"$T/body")" "ssh-ed25519 $(awk '{print $2}' "$T/m1/hostkey.pub")" \
+ok "stratus pool create makes a pool" stratus pool create "$P" --probe-interval 500ms --fail-after 3s --connect-timeout 2
+out=$(stratus host add "$P" h1 "$SSH_NET.11" --key "$T/poolkey" --machine-type test.small --disks /dev/null:1G 2>&1)
+like "$out" "^Added host 'h1' \($SSH_NET.11\) to pool '$P': $(nproc) cores, [0-9]+ MiB, Debian" \
+	"stratus host add registers a host once it answers over ssh, with the cores, memory and OS it found"
+is "$(api GET /hosts/h1 | jpath state):$(api GET /hosts/h1 | jpath machine_type)" "free:test.small" "the host is free, with its machine type"
+is "$(api GET /hosts/h1 | jpath host_key)" "ssh-ed25519 $(awk '{print $2}' "$T/m1/hostkey.pub")" \
 	"its host key is recorded at first contact"
 ok "the private key is stored mode 0600" test "$(stat -c %a "$S/pools/hosts/h1/id_key")" = 600
-ok "and never shown by the API" sh -c "! grep -q 'PRIVATE' '$T/body' && ! api GET /hosts | grep -q PRIVATE"
+ok "and never shown by the API or the CLI" sh -c "! stratus host list --format json | grep -q PRIVATE && ! stratus host show h1 | grep -q PRIVATE"
 ok "nor written to the manager's log" sh -c "! grep -q 'PRIVATE KEY' '$T/stratusd.log'"
-for i in 2 3; do host_body "h$i" "$SSH_NET.1$i" "$T/poolkey" >"$T/h$i.json"; apis POST "/pools/$P/hosts" --data-binary @"$T/h$i.json" >/dev/null; done
+for i in 2 3; do stratus host add "$P" "h$i" "$SSH_NET.1$i" --key "$T/poolkey" >/dev/null; done
 is "$(api GET "/pools/$P" | jpath free)" 3 "three hosts are free in the pool"
+like "$(stratus host list "$P")" "h3 +$P +$SSH_NET.13 +free" "stratus host list shows them"
 
-host_body hx "$SSH_NET.12" "$T/otherkey" >"$T/hx.json"
-st=$(apis POST "/pools/$P/hosts" --data-binary @"$T/hx.json")
-is "$st:$(jpath error <"$T/body" | grep -c 'refused the key')" "403:1" "a host that refuses the key is not registered, and the error says why"
-host_body hy "$SSH_NET.99" "$T/poolkey" >"$T/hy.json"
-st=$(apis POST "/pools/$P/hosts" --data-binary @"$T/hy.json")
-is "$st:$(jpath error <"$T/body" | grep -c 'does not answer')" "502:1" "a host that does not answer is not registered"
+out=$(stratus host add "$P" hx "$SSH_NET.12" --key "$T/otherkey" 2>&1); st=$?
+is "$st:$(echo "$out" | grep -c 'refused the key')" "1:1" "a host that refuses the key is not registered, and the error says why"
+out=$(stratus host add "$P" hy "$SSH_NET.99" --key "$T/poolkey" 2>&1); st=$?
+is "$st:$(echo "$out" | grep -c 'does not answer')" "1:1" "a host that does not answer is not registered"
 
 # ---- a cluster on the pool ----
 PR="$T/proj"
@@ -157,8 +153,9 @@ ssh_machine_up "$ki" || bail "machine$ki did not come back"
 host_reason() { api GET "/hosts/$1" | jpath reason; }
 ok "a host whose key changed is marked unclean" t_wait 20 "h$ki unclean" sh -c "[ \"\$(curl -sS --noproxy '*' --cacert '$S/tls/cert.pem' -H 'Authorization: Bearer $token' '$U/hosts/h$ki' | grep -o '\"state\":\"[a-z]*\"')\" = '\"state\":\"unclean\"' ]"
 like "$(host_reason "h$ki")" "host key of 'h$ki'.*not the one recorded" "with the reason: the host key changed"
-is "$(apis POST "/hosts/h$ki/clear" -d '{}')" 409 "clearing it over ssh is refused while the key differs"
-for h in $free_hosts; do [ "$h" = "h$ki" ] || api DELETE "/hosts/$h" >/dev/null; done
+out=$(stratus host clear "h$ki" 2>&1); st=$?
+is "$st:$(echo "$out" | grep -c 'host key')" "1:1" "clearing it over ssh is refused while the key differs"
+for h in $free_hosts; do [ "$h" = "h$ki" ] || stratus host remove "$h" >/dev/null; done
 api POST "/clusters/$C/nodes" -d '{"template":"execute","count":1}' >/dev/null
 exe2="$C-execute-2"
 ok "a node of an empty pool fails at once" t_wait 20 "$exe2 Failed" state_is "$exe2" Failed
@@ -167,9 +164,8 @@ like "$(api GET "/clusters/$C/events" | grep -o "pool '$P' has no free host" | h
 
 # ---- a host that stops answering: its node Failed, a retry takes another host ----
 # Give the pool a host back for the retry.
-api DELETE "/hosts/h$ki" >/dev/null
-host_body "h${ki}b" "$SSH_NET.1$ki" "$T/poolkey" >"$T/hk.json"
-is "$(apis POST "/pools/$P/hosts" --data-binary @"$T/hk.json")" 201 "the reinstalled host is registered again under a new name"
+stratus host remove "h$ki" >/dev/null
+ok "the reinstalled host is registered again under a new name" stratus host add "$P" "h${ki}b" "$SSH_NET.1$ki" --key "$T/poolkey"
 m_stop_sshd "$hi"
 ok "the head node becomes Failed once its host stops answering" t_wait 30 "$head Failed" state_is "$head" Failed
 like "$(api GET "/clusters/$C/nodes/$head" | jpath reason)" "host 'h$hi' .* has not answered over ssh for [0-9]+ s" \
@@ -181,7 +177,7 @@ is "$(api GET "/clusters/$C/nodes/$head" | jpath ip)" "$SSH_NET.1$ki" "on the fr
 
 # ---- the lost host comes back: clear cleans it ----
 m_exec "$hi" /usr/sbin/sshd -f "$T/m$hi/sshd_config" -E "$T/m$hi/sshd.log"
-is "$(apis POST "/hosts/h$hi/clear" -d '{}')" 200 "clearing the lost host cleans it over ssh"
+like "$(stratus host clear "h$hi")" "is free \(cleaned over ssh\)" "stratus host clear cleans the lost host over ssh"
 ok "and leaves nothing of ours on it" m_clean "$hi"
 
 # ---- terminating the cluster returns every host clean ----
