@@ -35,6 +35,7 @@ struct runner {
 	const char *cluster;     /* STRATUS_CLUSTER */
 	const char *config_path; /* STRATUS_NODE_CONFIG (the node document cache) */
 	const char *agent_config;/* STRATUS_AGENT_CONFIG, for `stratus-node search` (NULL: unset) */
+	const char *local_disk;  /* STRATUS_LOCAL_DISK: the node's local disk (NULL: unset) */
 	const char *bin_dir;     /* put first in PATH, so scripts find stratus-node */
 	int64_t timeout_ms;      /* a script running longer is killed (0: no limit) */
 	/* Called for each event; a failure to report is logged, never fatal. */

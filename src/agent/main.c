@@ -42,7 +42,7 @@
 #define LOG_UPLOAD_MAX (1u << 20)
 
 struct opts {
-	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format;
+	char *config, *url, *token, *ca, *name, *state_dir, *local_disk, *log_level, *cluster, *node_json, *format;
 	int64_t heartbeat, script_timeout;
 };
 
@@ -53,6 +53,7 @@ static const struct cfg_opt table[] = {
 	CFG_STR("ca", 0, struct opts, ca, NULL, "the manager's certificate (PEM) to verify it with"),
 	CFG_STR("name", 'n', struct opts, name, NULL, "this node's name"),
 	CFG_STR("state_dir", 's', struct opts, state_dir, NULL, "where markers, logs, specs and the config cache live"),
+	CFG_STR("local_disk", 0, struct opts, local_disk, NULL, "the node's local disk (a directory), STRATUS_LOCAL_DISK for scripts"),
 	CFG_DURATION("heartbeat", 0, struct opts, heartbeat, "10s", 200, 3600000, "time between heartbeats"),
 	CFG_DURATION("script_timeout", 0, struct opts, script_timeout, "0", 0, 86400000LL * 7,
 		     "kill a cluster-init script that runs longer (0: no limit)"),
@@ -308,7 +309,7 @@ static int install(struct agent *a)
 	struct runner r = {
 		.state_dir = a->o->state_dir, .node_name = a->o->name,
 		.cluster = nodecfg_cluster_name(doc), .config_path = a->cache,
-		.agent_config = a->config_path, .bin_dir = a->bin_dir,
+		.agent_config = a->config_path, .bin_dir = a->bin_dir, .local_disk = a->o->local_disk,
 		.timeout_ms = a->o->script_timeout, .report = upload_event, .ctx = a,
 	};
 	char *reason = NULL;
@@ -503,6 +504,7 @@ static int cmd_run_specs(struct opts *o, int nargs, char **args)
 		.cluster = doc && nodecfg_cluster_name(doc) ? nodecfg_cluster_name(doc) : o->cluster,
 		.config_path = doc ? (abs_cache = realpath(cache, NULL)) : NULL,
 		.bin_dir = bin, .timeout_ms = o->script_timeout, .report = print_event,
+		.local_disk = o->local_disk,
 	};
 	int result = 0;
 	for (int i = 0; i < nargs && !result; i++) {

@@ -7,7 +7,8 @@
  *
  * A script runs with the spec's cluster-init folder as its working directory
  * and in STRATUS_SPEC_DIR (so it reaches files/), with STRATUS_NODE_NAME,
- * STRATUS_CLUSTER and STRATUS_NODE_CONFIG set and the agent's own directory
+ * STRATUS_CLUSTER, STRATUS_NODE_CONFIG (and STRATUS_LOCAL_DISK, STRATUS_AGENT_CONFIG
+ * when known) set and the agent's own directory
  * first in PATH.  A script that is not executable runs through /bin/bash.
  */
 #include "agent/agent.h"
@@ -165,6 +166,8 @@ static int run_script(const struct runner *r, const char *dir, const char *scrip
 		setenv("STRATUS_NODE_CONFIG", r->config_path ? r->config_path : "", 1);
 		if (r->agent_config)
 			setenv("STRATUS_AGENT_CONFIG", r->agent_config, 1);
+		if (r->local_disk)
+			setenv("STRATUS_LOCAL_DISK", r->local_disk, 1);
 		if (exe)
 			execl(script_path, script_path, (char *)NULL);
 		else

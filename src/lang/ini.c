@@ -189,8 +189,8 @@ int ini_parse(const char *text, size_t len, const char *filename, struct ini **o
 		}
 		const char *eq = memchr(b, '=', (size_t)(e - b));
 		if (!eq) {
-			ierr(&s, line, -EINVAL, "expected 'key = value' or '[section]', not '%.40s%s'", b,
-			     e - b > 40 ? "..." : "");
+			ierr(&s, line, -EINVAL, "expected 'key = value' or '[section]', not '%.*s%s'",
+			     (int)(e - b > 40 ? 40 : e - b), b, e - b > 40 ? "..." : "");
 			break;
 		}
 		if (!ini->n_sections) {

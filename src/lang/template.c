@@ -222,6 +222,19 @@ static int attrs_set(struct tmpl_attrs *l, const struct tmpl_attr *src)
 
 static int attrs_merge(struct tmpl_attrs *dst, const struct tmpl_attrs *src)
 {
+	if (dst->n == 0) {
+		/* keys of one list are unique: copy without the (linear) lookups */
+		for (size_t i = 0; i < src->n; i++) {
+			struct tmpl_attr *a = attrs_push(dst);
+			if (!a)
+				return -ENOMEM;
+			if (attr_copy(a, &src->v[i]) < 0) {
+				dst->n--;
+				return -ENOMEM;
+			}
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < src->n; i++) {
 		int rc = attrs_set(dst, &src->v[i]);
 		if (rc < 0)
@@ -635,6 +648,8 @@ notlit:
  * integers (no sign but '-', no leading zero) as integers, all else strings. */
 static json_t *infer_value(const char *s, size_t n)
 {
+	if (n == 0)
+		return json_string("");
 	if (n == 4 && !strncasecmp(s, "true", 4))
 		return json_true();
 	if (n == 5 && !strncasecmp(s, "false", 5))
@@ -879,7 +894,7 @@ static int parse_attribute(struct pstate *ps, const char *b, const char *e)
 		a->kind = TMPL_V_EXPR;
 		return 0;
 	}
-	if (vb[0] == '$') {
+	if (vn && vb[0] == '$') {
 		if (!valid_ref_name(vb + 1, vn - 1))
 			return perr(ps, line, -EINVAL, "'%.*s' is not a parameter reference: write "
 			            "'$Name' alone as the value, '${expression}', or quote the text "
@@ -1720,10 +1735,7 @@ static int resolve_attrs(struct ictx *c, struct tmpl_attrs *dst, const struct tm
 		json_t *v = NULL;
 		if (a->kind == TMPL_V_REF) {
 			json_t *pv = json_object_get(c->values, a->ref);
-			if (!pv)
-				continue;
-			v = json_deep_copy(pv);
-			if (!v)
+			if (pv && !(v = json_deep_copy(pv)))
 				return ierr(c, 0, -ENOMEM, "out of memory");
 		} else if (a->kind == TMPL_V_EXPR) {
 			struct filter *f = NULL;
@@ -1732,11 +1744,9 @@ static int resolve_attrs(struct ictx *c, struct tmpl_attrs *dst, const struct tm
 				return ierr(c, 0, -ENOMEM, "out of memory");
 			}
 			filter_free(f);
-			if (!v)
-				continue;
-		} else if (!a->value) {
-			continue;   /* := undefined */
 		}
+		/* an undefined value stays (value NULL) so that it overrides an
+		 * inherited one; attrs_prune() drops it at the end */
 		struct tmpl_attr *d = attrs_push(dst);
 		if (!d) {
 			json_decref(v);
@@ -1824,17 +1834,34 @@ static int merge_layer(struct ictx *c, struct tmpl_node *dst, const struct tmpl_
 	struct tmpl_attrs tmp = { 0 };
 	if (resolve_attrs(c, &tmp, &src->attrs) < 0)
 		goto fail;
-	for (size_t i = 0; i < tmp.n; i++) {
-		/* Abstract belongs to the node that says it, never inherited */
-		if (!own && !strcasecmp(tmp.v[i].key, "Abstract"))
-			continue;
-		if (attrs_set(&dst->attrs, &tmp.v[i]) < 0)
-			goto oom;
+	/* Abstract belongs to the node that says it, never inherited */
+	if (!own) {
+		struct tmpl_attr *ab = attrs_find_mut(&tmp, "Abstract");
+		if (ab) {
+			size_t at = (size_t)(ab - tmp.v);
+			attr_release(ab);
+			memmove(ab, ab + 1, (tmp.n - at - 1) * sizeof(*ab));
+			tmp.n--;
+		}
 	}
+	int mrc = attrs_merge(&dst->attrs, &tmp);
+	if (mrc == -E2BIG) {
+		ierr(c, src->line, -E2BIG, "'%s' has more than %d attributes with those it inherits",
+		     dst->name, TMPL_MAX_ATTRS);
+		goto fail;
+	}
+	if (mrc < 0)
+		goto oom;
 	attrs_release(&tmp);
 	if (resolve_attrs(c, &tmp, &src->config) < 0)
 		goto fail;
-	if (attrs_merge(&dst->config, &tmp) < 0)
+	mrc = attrs_merge(&dst->config, &tmp);
+	if (mrc == -E2BIG) {
+		ierr(c, src->line, -E2BIG, "'%s' has more than %d configuration entries with those "
+		     "it inherits", dst->name, TMPL_MAX_ATTRS);
+		goto fail;
+	}
+	if (mrc < 0)
 		goto oom;
 	attrs_release(&tmp);
 	if (merge_inits(c, dst, src) < 0 || merge_subs(c, dst, src) < 0)
@@ -1845,6 +1872,20 @@ oom:
 fail:
 	attrs_release(&tmp);
 	return c->rc;
+}
+
+/* Drop the attributes whose value is undefined. */
+static void attrs_prune(struct tmpl_attrs *l)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->v[i].value) {
+			attr_release(&l->v[i]);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
 }
 
 static int build_node(struct ictx *c, struct tmpl_node *dst, const struct tmpl_node *n)
@@ -1865,6 +1906,12 @@ static int build_node(struct ictx *c, struct tmpl_node *dst, const struct tmpl_n
 	for (int i = depth - 1; i >= 0; i--)
 		if (merge_layer(c, dst, chain[i], i == 0) < 0)
 			return c->rc;
+	attrs_prune(&dst->attrs);
+	attrs_prune(&dst->config);
+	for (size_t i = 0; i < dst->n_inits; i++)
+		attrs_prune(&dst->inits[i].attrs);
+	for (size_t i = 0; i < dst->n_subs; i++)
+		attrs_prune(&dst->subs[i].attrs);
 	const struct tmpl_attr *mc = tmpl_attr_find(&dst->attrs, "MaxCount");
 	if (mc) {
 		const json_t *v = mc->value;
@@ -1989,6 +2036,7 @@ int tmpl_instantiate(const struct tmpl *t, const char *cluster_name,
 	}
 	if (resolve_attrs(&c, &r->attrs, &t->attrs) < 0)
 		goto done;
+	attrs_prune(&r->attrs);
 	for (size_t i = 0; i < t->n_nodes; i++) {
 		if (t->nodes[i].abstract)
 			continue;

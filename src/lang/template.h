@@ -40,7 +40,7 @@
 #define TMPL_MAX_LINE      65536      /* bytes in one line or one '''...''' value */
 #define TMPL_MAX_NODES     256        /* nodes + node arrays (incl. defaults, abstract) */
 #define TMPL_MAX_PARAMS    1024
-#define TMPL_MAX_ATTRS     4096       /* attributes in one section */
+#define TMPL_MAX_ATTRS     1024       /* attributes in one section (lookups are linear) */
 #define TMPL_MAX_ITEMS     65536      /* attributes, sections and specs in all */
 #define TMPL_MAX_DEPTH     16         /* nesting of := literals ({...} and [...]) */
 #define TMPL_MAX_EXTENDS   8          /* length of an Extends = chain */
@@ -186,7 +186,8 @@ int tmpl_parse(const char *text, size_t len, const char *filename,
  * and (StringList without FreeForm) is one of its choices; every Required
  * parameter has a value or a default.  Then every $Param and ${expr} is
  * replaced by its value (a parameter with neither value nor default is
- * undefined: attributes set to it are left out), node defaults and Extends
+ * undefined: attributes set to it are left out, and so is any value they
+ * would have inherited; `Key := undefined` does the same), node defaults and Extends
  * are merged into each node (the node's own values win; configuration merged
  * key by key; cluster-init specs inherited first, duplicates dropped), and
  * abstract nodes are dropped.  MaxCount, if set, must resolve to an integer

@@ -38,6 +38,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "provider/nodeproc.h"
 
@@ -402,16 +403,10 @@ static void unmount_node_fuse(pid_t holder)
 		char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
 		if (!mp || !fstype || strncmp(fstype, "fuse", 4))
 			continue;
-		char *argv[] = { "umount", "-l", mp, NULL };
-		/* mountinfo escapes spaces as \040: umount takes the path as the kernel shows it
-		 * only when it has none, which is all we make; others are left to the namespace's end. */
-		if (strchr(mp, '\\'))
-			continue;
-		struct spawn_req req = { .holder = holder, .argv = argv, .mode = SPAWN_WAIT };
-		int st;
-		char *e = NULL;
-		node_spawn(&req, &st, &e);
-		free(e);
+		mountinfo_unescape(mp);
+		int rc = node_umount_detach(holder, mp);
+		if (rc)
+			log_warn("cannot detach FUSE mount '%s' in a node: %s", mp, strerror(-rc));
 	}
 	free(line);
 	fclose(f);
@@ -621,7 +616,7 @@ static bool has_newline(const char *s)
 
 static int start_agent(const struct node_spec *spec, const struct node_handle *h, char **err)
 {
-	char conf[4096], dir[4096], logf[4096];
+	char conf[4096], dir[4096], logf[4096], disk[4096];
 	int rc;
 	if (!spec->manager_url || !spec->token || !spec->ca_file || has_newline(spec->manager_url) ||
 	    has_newline(spec->token) || has_newline(spec->ca_file)) {
@@ -632,15 +627,16 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 	snprintf(dir, sizeof(dir), "%s/agent", spec->state_dir);
 	snprintf(conf, sizeof(conf), "%s/agent.conf", spec->state_dir);
 	snprintf(logf, sizeof(logf), "%s/agent.log", spec->state_dir);
-	if ((rc = util_mkdirs(dir, 0700))) {
-		set_err(err, "cannot make the agent's state directory '%s': %s", dir, strerror(-rc));
+	snprintf(disk, sizeof(disk), "%s/disk", spec->state_dir);
+	if ((rc = util_mkdirs(dir, 0700)) || (rc = util_mkdirs(disk, 0755))) {
+		set_err(err, "cannot make the agent's directories under '%s': %s", spec->state_dir, strerror(-rc));
 		return rc;
 	}
 	struct buf c = BUF_INIT(1 << 16);
 	buf_printf(&c,
 		   "# stratus-node of node %s, written by stratusd's local provider (secret: mode 0600)\n"
-		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\n",
-		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir);
+		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\nlocal_disk = %s\n",
+		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir, disk);
 	rc = c.data ? write_text(conf, c.data, 0600, err) : -ENOMEM;
 	buf_release(&c);
 	if (rc)
@@ -650,6 +646,64 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 				 .out_path = logf, .cwd = spec->state_dir };
 	int pid = 0;
 	return node_spawn(&req, &pid, err);
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode, char **err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = util_read_file(from, 1 << 20, &data, &len);
+	if (rc) {
+		set_err(err, "cannot read '%s': %s", from, strerror(-rc));
+		return rc;
+	}
+	rc = util_write_file_atomic(to, data, len, mode);
+	explicit_bzero(data, len);
+	free(data);
+	if (rc)
+		set_err(err, "cannot write '%s': %s", to, strerror(-rc));
+	return rc;
+}
+
+/*
+ * The node's own /root/.ssh (STATE/ssh, bind-mounted by the holder): the
+ * cluster's key as root's identity and a client config for the cluster's
+ * nodes, so `ssh NODE` works between nodes as on a real cluster, and nothing
+ * a node does with ssh touches the host's /root/.ssh.
+ */
+static int make_root_ssh(const struct node_spec *spec, char *dir, size_t len, char **err)
+{
+	char path[4096 + 32], pub[4096 + 8];
+	int rc;
+	snprintf(dir, len, "%s/ssh-root", spec->state_dir);
+	if ((rc = util_mkdirs(dir, 0700)) || (rc = chmod(dir, 0700) < 0 ? neg_errno() : 0)) {
+		set_err(err, "cannot make '%s': %s", dir, strerror(-rc));
+		return rc;
+	}
+	/* The bind needs a mount point; a root without ~/.ssh gets the usual empty one. */
+	if (mkdir("/root/.ssh", 0700) < 0 && errno != EEXIST) {
+		rc = neg_errno();
+		set_err(err, "cannot make '/root/.ssh' as the mount point of nodes' own: %s", strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/id_ed25519", dir);
+	if ((rc = copy_file(spec->ssh_key, path, 0600, err)))
+		return rc;
+	snprintf(pub, sizeof(pub), "%s.pub", spec->ssh_key);
+	snprintf(path, sizeof(path), "%s/id_ed25519.pub", dir);
+	if (access(pub, F_OK) == 0 && (rc = copy_file(pub, path, 0644, err)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	/* Nodes are re-made with new host keys and have no outside network: a
+	 * known_hosts prompt or mismatch would only break cluster-init and MPI. */
+	return write_text(path,
+			  "# written by stratusd's local provider: ssh between the cluster's nodes\n"
+			  "Host *\n"
+			  "    IdentityFile /root/.ssh/id_ed25519\n"
+			  "    StrictHostKeyChecking no\n"
+			  "    UserKnownHostsFile /dev/null\n"
+			  "    LogLevel ERROR\n"
+			  "    BatchMode yes\n", 0600, err);
 }
 
 static int check_spec(const struct node_spec *s, char **err)
@@ -677,6 +731,8 @@ static int check_spec(const struct node_spec *s, char **err)
 	    ((rc = check_node_path("authorized keys file", s->authorized_keys, true, err)) ||
 	     (rc = check_node_path("host key directory", s->host_key_dir, false, err))))
 		return rc;
+	if (s->ssh_key && (rc = check_node_path("cluster ssh key", s->ssh_key, true, err)))
+		return rc;
 	if (s->agent_path && ((rc = check_node_path("agent program", s->agent_path, true, err)) ||
 			      (rc = check_node_path("manager CA file", s->ca_file, true, err))))
 		return rc;
@@ -685,7 +741,7 @@ static int check_spec(const struct node_spec *s, char **err)
 
 static int local_create(const struct node_spec *spec, struct node_handle *h, char **err)
 {
-	char tmpdir[4096], nspath[128];
+	char tmpdir[4096], nspath[128], sshdir[4096];
 	uint32_t id;
 	int rc;
 
@@ -726,7 +782,10 @@ static int local_create(const struct node_spec *spec, struct node_handle *h, cha
 	    (rc = RUN(err, "ip", "-n", h->netns, "link", "set", "dev", "eth0", "up")) ||
 	    (rc = RUN(err, "ip", "-n", h->netns, "link", "set", "dev", "lo", "up")))
 		goto fail;
-	if ((rc = node_make_holder(nspath, spec->name, spec->hosts_file, tmpdir, &h->holder_pid, err)))
+	if (spec->ssh_key && (rc = make_root_ssh(spec, sshdir, sizeof(sshdir), err)))
+		goto fail;
+	if ((rc = node_make_holder(nspath, spec->name, spec->hosts_file, tmpdir,
+				   spec->ssh_key ? sshdir : NULL, &h->holder_pid, err)))
 		goto fail;
 	if (!local_alive(spec, h)) {
 		set_err(err, "the holder process of node '%s' died as it started", spec->name);

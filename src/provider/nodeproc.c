@@ -37,7 +37,7 @@ enum { MSG_PID = 1, MSG_STATUS, MSG_ERR };
 
 enum {
 	STEP_SETNS_NET = 1, STEP_SETNS_UTS, STEP_SETNS_MNT, STEP_UNSHARE, STEP_SLAVE,
-	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_CHDIR, STEP_SETSID,
+	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_BIND_SSH, STEP_CHDIR, STEP_SETSID,
 	STEP_FORK, STEP_STDIO, STEP_EXEC,
 };
 
@@ -52,6 +52,7 @@ static const char *step_name(int step)
 	case STEP_HOSTNAME: return "setting the node's hostname";
 	case STEP_BIND_HOSTS: return "bind-mounting the node's hosts file over /etc/hosts";
 	case STEP_BIND_TMP: return "bind-mounting the node's private /tmp";
+	case STEP_BIND_SSH: return "bind-mounting the node's private /root/.ssh";
 	case STEP_CHDIR: return "changing to the working directory";
 	case STEP_SETSID: return "starting a new session";
 	case STEP_FORK: return "forking";
@@ -181,6 +182,7 @@ struct holder_setup {
 	const char *hostname;
 	const char *hosts_file;
 	const char *tmp_dir;
+	const char *root_ssh_dir;
 };
 
 static void child_report(int fd, int kind, int step, int val)
@@ -192,19 +194,19 @@ static void child_report(int fd, int kind, int step, int val)
 	while (w < 0 && errno == EINTR);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Close every descriptor from 3 up but those in keep (no allocation: the caller forked). */
+/* Close every descriptor from 3 up but those in keep.  Runs in a forked child
+ * of a multi-threaded caller: system calls and stack only (no qsort, no malloc). */
 static void close_all_but(int *keep, int nkeep)
 {
-	qsort(keep, (size_t)nkeep, sizeof(*keep), cmp_int);
+	for (int i = 1; i < nkeep; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
 	unsigned lo = 3;
 	for (int i = 0; i < nkeep; i++) {
-		if (keep[i] < 3)
+		if (keep[i] < 3 || (unsigned)keep[i] < lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
 			close_range(lo, (unsigned)keep[i] - 1, 0);
@@ -222,6 +224,77 @@ static void reset_signals(void)
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
+}
+
+/*
+ * One line of mountinfo: should a new node let go of this mount?  Mounts the
+ * node got as private copies of the host's (no "master:" tag once everything
+ * is a slave) never follow the host's unmounts, so the node would pin them:
+ * a FUSE daemon would never see its unmount (the host's `fusermount -u`
+ * returns, the daemon lives on), a device would stay busy.  Let go of
+ * private FUSE mounts anywhere and of private mounts under /tmp (hidden by
+ * the node's own /tmp anyway).  Mounts made shared on the host (/lustre) are
+ * slaves here and stay.  Parses in place; *mp is set to the unescaped path.
+ */
+static bool mount_to_drop(char *line, char **mp)
+{
+	char *save = NULL, *tok, *point = NULL;
+	bool slave = false;
+	int field = 0;
+	for (tok = strtok_r(line, " ", &save); tok && strcmp(tok, "-"); tok = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field == 5)
+			point = tok;
+		else if (field > 6 && !strncmp(tok, "master:", 7))
+			slave = true;
+	}
+	char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+	if (!point || !fstype || slave)
+		return false;
+	mountinfo_unescape(point);
+	*mp = point;
+	return !strncmp(fstype, "fuse", 4) || !strncmp(point, "/tmp/", 5);
+}
+
+/* Detach the mounts mount_to_drop() names.  Runs in the forked holder: stack only. */
+static void detach_private_mounts(void)
+{
+	char buf[32768];
+	/* Unmounting while reading mountinfo may skip lines: read again until a pass drops nothing. */
+	for (int pass = 0; pass < 8; pass++) {
+		int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		size_t have = 0;
+		bool dropped = false, skipping = false;
+		for (;;) {
+			ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			buf[have] = '\0';
+			char *line = buf, *nl;
+			while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+				*nl = '\0';
+				char *mp = NULL;
+				if (!skipping && mount_to_drop(line, &mp) && umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+					dropped = true;
+				skipping = false;
+				line = nl + 1;
+			}
+			have -= (size_t)(line - buf);
+			memmove(buf, line, have);
+			if (have == sizeof(buf) - 1) { /* a line longer than the buffer: skip it */
+				have = 0;
+				skipping = true;
+			}
+		}
+		close(fd);
+		if (!dropped)
+			return;
+	}
 }
 
 /* The first child: enter or make the namespaces, then fork the program.  Never returns. */
@@ -250,10 +323,16 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 			step = STEP_SLAVE;
 		else if (sethostname(hs->hostname, strlen(hs->hostname)) < 0)
 			step = STEP_HOSTNAME;
-		else if (hs->hosts_file && mount(hs->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
-			step = STEP_BIND_HOSTS;
-		else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
-			step = STEP_BIND_TMP;
+		if (!step) {
+			/* Best effort: a mount we cannot drop is only pinned longer. */
+			detach_private_mounts();
+			if (hs->hosts_file && mount(hs->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_HOSTS;
+			else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_TMP;
+			else if (hs->root_ssh_dir && mount(hs->root_ssh_dir, "/root/.ssh", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_SSH;
+		}
 		if (step) {
 			child_report(wfd, MSG_ERR, step, errno);
 			_exit(1);
@@ -416,11 +495,11 @@ int node_spawn(const struct spawn_req *req, int *result, char **err)
 }
 
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err)
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err)
 {
 	/* `sleep infinity` is the whole holder: it keeps the namespaces and dies on SIGTERM. */
 	static char *const argv[] = { "sleep", "infinity", NULL };
-	struct holder_setup hs = { hostname, hosts_file, tmp_dir };
+	struct holder_setup hs = { hostname, hosts_file, tmp_dir, root_ssh_dir };
 	struct spawn_req req = {
 		.netns_path = netns_path, .argv = argv, .mode = SPAWN_DAEMON,
 	};
@@ -429,4 +508,46 @@ int node_make_holder(const char *netns_path, const char *hostname, const char *h
 	if (!rc)
 		*pid = p;
 	return rc;
+}
+
+int node_umount_detach(pid_t holder, const char *path)
+{
+	char nspath[64];
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int)holder);
+	int fd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int rc = neg_errno();
+		close(fd);
+		return rc;
+	}
+	if (pid == 0) {
+		if (setns(fd, CLONE_NEWNS) < 0)
+			_exit(errno & 0xff);
+		_exit(umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? (errno & 0xff) : 0);
+	}
+	close(fd);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 0; /* reaped by a subreaping caller: the result is lost, not the work */
+	}
+	return WIFEXITED(st) && WEXITSTATUS(st) ? -WEXITSTATUS(st) : 0;
+}
+
+void mountinfo_unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
 }

@@ -60,11 +60,12 @@ int node_spawn(const struct spawn_req *req, int *result, char **err);
  * Make the holder of a node: a process that joins the network namespace at
  * netns_path, unshares UTS and mount namespaces (all mounts slaves of the
  * host's), sets the hostname, bind-mounts hosts_file over /etc/hosts and
- * tmp_dir over /tmp, then execs `sleep infinity` with nothing else open.
+ * tmp_dir over /tmp (and root_ssh_dir, if not NULL, over /root/.ssh), then
+ * execs `sleep infinity` with nothing else open.
  * *pid is the holder's pid.
  */
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err);
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err);
 
 /*
  * Every process (other than the caller) whose network namespace is *net or
@@ -72,6 +73,16 @@ int node_make_holder(const char *netns_path, const char *hostname, const char *h
  * Returns the count or -errno.  Zombies are left out: they hold nothing.
  */
 int node_find_pids(const struct ns_id *net, const struct ns_id *mnt, pid_t **pids);
+
+/*
+ * Detach the mount at PATH inside the holder's mount namespace
+ * (umount2 MNT_DETACH, done by the system call itself: umount(8) would stat
+ * the path first, and a hung FUSE daemon would hang us too).  0 or -errno.
+ */
+int node_umount_detach(pid_t holder, const char *path);
+
+/* Undo mountinfo's octal escapes (\040 for a space...) in place. */
+void mountinfo_unescape(char *s);
 
 /* Is pid a zombie or gone? */
 bool pid_gone(pid_t pid);

@@ -32,6 +32,10 @@ struct node_spec {
 	const char *manager_url;  /* https://GATEWAY:PORT as the node reaches stratusd */
 	const char *ca_file;      /* the manager's certificate, for the agent to verify */
 	const char *token;        /* the node's own API token (secret: never logged) */
+	/* Optional (NULL: none): the cluster's private key, given to the node's root
+	 * (with its .pub beside it, if there) so that nodes ssh to each other as
+	 * real cluster nodes do.  Local nodes get a private /root/.ssh for it. */
+	const char *ssh_key;
 	const struct ssh_target *ssh; /* ssh provider: the pool host (provider/ssh.h); NULL: local */
 };
 

@@ -39,7 +39,7 @@ done
 t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" \
 	--log-level debug
 STRATUSD=$T_PID
-plan 19
+plan 22
 ok "stratusd starts" t_wait 20 "stratusd port file" test -s "$T/port"
 port=$(cat "$T/port")
 U="https://127.0.0.1:$port/api/v1"
@@ -67,6 +67,7 @@ cat >"$P/specs/default/cluster-init/scripts/10-hello.sh" <<'EOF'
 echo "hello from $(hostname) as $STRATUS_NODE_NAME of $STRATUS_CLUSTER"
 echo "role=$(stratus-node config test.role none)"
 echo "param=$(stratus-node config cluster.name)"
+echo "disk=$STRATUS_LOCAL_DISK"
 cat "$STRATUS_SPEC_DIR/files/note.txt"
 echo "search:"
 stratus-node search
@@ -110,6 +111,7 @@ hlog=$(echo "$hd" | jscript default 10-hello.sh log)
 like "$hlog" "hello from $head as $head of at$$" "the uploaded log holds the script's output (hostname, name, cluster)"
 like "$hlog" "role=head" "stratus-node config reads the node's configuration from the manager"
 like "$hlog" "a file shipped with the spec" "the script reaches its spec's files/"
+like "$hlog" "disk=$S/nodes/$head/disk" "scripts get the node's local disk in STRATUS_LOCAL_DISK"
 exe_ip=$(api GET "/clusters/at$$/nodes/$exe" | jpath ip)
 like "$hlog" "$exe[[:space:]].*$exe_ip" "stratus-node search lists the other node with its address"
 
@@ -122,6 +124,12 @@ like "$(echo "$ed" | jscript work 10-work.sh log)" "work failing on purpose" "an
 hb1=$(api GET "/clusters/at$$/nodes/$head" | jpath last_heartbeat)
 newer_heartbeat() { [ "$(api GET "/clusters/at$$/nodes/$head" | jpath last_heartbeat)" -gt "$hb1" ]; }
 ok "heartbeats arrive (stratus.agent.heartbeat = 1)" t_wait 10 "a newer heartbeat" newer_heartbeat
+
+# `stratus-node retry` in the node: nothing failed, so nothing runs again.
+hpid=$(echo "$hd" | jpath holder_pid)
+ok "stratus-node retry in a Ready node succeeds" nsenter -t "$hpid" -n -u -m --wd=/ \
+	"$BIN/stratus-node" retry --config "$S/nodes/$head/agent.conf"
+is "$(wc -l <"$S/nodes/$head/tmp/hello.count")" 1 "and runs no script that already succeeded"
 
 # The manager goes away and comes back on the same port: scripts still get
 # their configuration from the cache, and the agent's heartbeats resume.

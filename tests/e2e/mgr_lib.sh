@@ -12,7 +12,7 @@ mgr_start() {
 		stratusd --state-dir "$MGR_STATE" --init-admin admin --password-file "$T/admin.pw" >/dev/null || return 1
 	fi
 	rm -f "$T/port"
-	t_start stratusd stratusd --state-dir "$MGR_STATE" --port 0 --port-file "$T/port" \
+	t_start stratusd stratusd --state-dir "$MGR_STATE" --port "${MGR_PORT_FIXED:-0}" --port-file "$T/port" \
 		--listen 0.0.0.0 --network "${MGR_NET:-10.$((100 + $$ % 100)).0.0/16}" "$@"
 	MGR_PID=$T_PID
 	t_wait 20 "stratusd listening" test -s "$T/port" || return 1
@@ -42,3 +42,16 @@ mgr_node_state() {
 	stratus show_nodes "$1" --format json | NODE=$2 perl -MJSON::PP -0e \
 		'my $a = decode_json(<STDIN>); for (@$a) { print $_->{state} if $_->{name} eq $ENV{NODE} }'
 }
+
+# mgr_is CLUSTER NODE STATE: is the node in that state now?
+mgr_is() { [ "$(mgr_node_state "$1" "$2")" = "$3" ]; }
+
+# mgr_count CLUSTER STATE [FILTER]: how many nodes are in STATE.
+mgr_count() {
+	local f=(); [ -n "${3:-}" ] && f=(--filter "$3")
+	stratus show_nodes "$1" "${f[@]}" --format json | S=$2 perl -MJSON::PP -0e \
+		'my $a = decode_json(<STDIN>); print scalar grep { $_->{state} eq $ENV{S} } @$a'
+}
+
+# mgr_count_is CLUSTER STATE N [FILTER]: for t_wait (evaluated on every poll).
+mgr_count_is() { [ "$(mgr_count "$1" "$2" "${4:-}")" = "$3" ]; }

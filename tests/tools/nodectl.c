@@ -8,7 +8,7 @@
  *   nodectl net-down BRIDGE
  *   nodectl create --handle F --name N --ip IP --prefix P --gateway GW --bridge BR
  *                  --state-dir D --hosts FILE [--authorized-keys F --host-key-dir D]
- *                  [--agent PATH --url URL --ca FILE --token-file FILE] [--cluster C]
+ *                  [--ssh-key KEY] [--agent PATH --url URL --ca FILE --token-file FILE] [--cluster C]
  *   nodectl destroy --handle F [--name N]
  *   nodectl alive --handle F          exit 0 when the node runs
  *   nodectl pids --handle F           the pids running in the node, one a line
@@ -30,7 +30,7 @@
 
 struct opts {
 	char *handle, *cluster, *name, *ip, *gateway, *bridge, *state_dir, *hosts;
-	char *authorized_keys, *host_key_dir, *agent, *url, *ca, *token_file;
+	char *authorized_keys, *host_key_dir, *agent, *url, *ca, *token_file, *ssh_key;
 	int64_t prefix;
 };
 
@@ -45,6 +45,7 @@ static const struct cfg_opt table[] = {
 	CFG_STR("state-dir", 0, struct opts, state_dir, NULL, "the node's directory on the host"),
 	CFG_STR("hosts", 0, struct opts, hosts, NULL, "the node's /etc/hosts"),
 	CFG_STR("authorized-keys", 0, struct opts, authorized_keys, NULL, "start sshd accepting these keys"),
+	CFG_STR("ssh-key", 0, struct opts, ssh_key, NULL, "the cluster's private key, for root in the node"),
 	CFG_STR("host-key-dir", 0, struct opts, host_key_dir, NULL, "sshd host keys (made if absent)"),
 	CFG_STR("agent", 0, struct opts, agent, NULL, "start this stratus-node in the node"),
 	CFG_STR("url", 0, struct opts, url, NULL, "manager URL for the agent"),
@@ -59,14 +60,12 @@ static const struct cfg_program prog = {
 	table
 };
 
-static void save_handle(const char *path, const struct node_handle *h)
+static int save_handle(const char *path, const struct node_handle *h)
 {
 	char text[256];
 	int n = snprintf(text, sizeof(text), "holder_pid %d\nnetns %s\nveth %s\n", (int)h->holder_pid,
 			 h->netns, h->veth);
-	int rc = util_write_file_atomic(path, text, (size_t)n, 0600);
-	if (rc)
-		die("cannot write handle file '%s': %s", path, strerror(-rc));
+	return util_write_file_atomic(path, text, (size_t)n, 0600);
 }
 
 static void load_handle(const char *path, struct node_handle *h)
@@ -144,11 +143,17 @@ int main(int argc, char **argv)
 			.hosts_file = o.hosts, .authorized_keys = o.authorized_keys,
 			.host_key_dir = o.host_key_dir, .agent_path = o.agent, .manager_url = o.url,
 			.ca_file = o.ca, .token = o.token_file ? read_token(o.token_file) : NULL,
+			.ssh_key = o.ssh_key,
 		};
 		struct node_handle h;
 		rc = p->create(&s, &h, &err);
 		if (!rc) {
-			save_handle(o.handle, &h);
+			int w = save_handle(o.handle, &h);
+			if (w) {
+				/* A node nobody can find again would be left behind: undo it. */
+				p->destroy(&s, &h, NULL);
+				die("cannot write handle file '%s': %s; the node was destroyed", o.handle, strerror(-w));
+			}
 			printf("%d %s %s\n", (int)h.holder_pid, h.netns, h.veth);
 		}
 		free((char *)s.token);
