@@ -731,8 +731,9 @@ static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, i
 	 * the hosts block points at the manager's address on the host's network. */
 	buf_printf(&conf,
 		   "# stratus-node of node %s on host %s, written by stratusd's ssh provider (secret: mode 0600)\n"
-		   "url = https://stratus-manager:%d\ntoken = %s\nca = %s/ca.pem\nname = %s\nstate_dir = %s/state\n",
-		   spec->name, t->host, port, spec->token, t->install_dir, spec->name, t->install_dir);
+		   "url = https://stratus-manager:%d\ntoken = %s\nca = %s/ca.pem\nname = %s\nstate_dir = %s/state\n"
+		   "local_disk = %s/disk\n",
+		   spec->name, t->host, port, spec->token, t->install_dir, spec->name, t->install_dir, t->install_dir);
 	if (!conf.data) {
 		rc = -ENOMEM;
 		goto out;
@@ -746,6 +747,7 @@ static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, i
 	if ((rc = tar_add(fd, "bin/", 0755, NULL, 0, true)) ||
 	    (rc = tar_add(fd, "bin/stratus-node", 0755, agent, agent_len, false)) ||
 	    (rc = tar_add(fd, "state/", 0700, NULL, 0, true)) ||
+	    (rc = tar_add(fd, "disk/", 0755, NULL, 0, true)) ||
 	    (rc = tar_add(fd, "agent.conf", 0600, conf.data, conf.len, false)) ||
 	    (rc = tar_add(fd, "ca.pem", 0644, ca, ca_len, false)) ||
 	    (rc = tar_add(fd, "hosts.block", 0644, block, strlen(block), false)) ||
