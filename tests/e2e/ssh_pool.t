@@ -13,7 +13,7 @@ t_need_root
 t_need_cmd ip sshd ssh ssh-keygen nsenter unshare curl perl tar
 [ -x "$BIN/stratusd" ] || skip_all "stratusd is not built"
 
-plan 40
+plan 42
 
 ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen failed"
 ssh-keygen -q -t ed25519 -N '' -C "other-$$" -f "$T/otherkey" || bail "ssh-keygen failed"
@@ -179,6 +179,21 @@ is "$(api GET "/clusters/$C/nodes/$head" | jpath ip)" "$SSH_NET.1$ki" "on the fr
 m_exec "$hi" /usr/sbin/sshd -f "$T/m$hi/sshd_config" -E "$T/m$hi/sshd.log"
 like "$(stratus host clear "h$hi")" "is free \(cleaned over ssh\)" "stratus host clear cleans the lost host over ssh"
 ok "and leaves nothing of ours on it" m_clean "$hi"
+
+# ---- the manager restarts: the node on its host is found again over ssh ----
+port=$(cat "$T/port")
+t_stop "$PID_stratusd" KILL
+t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24" --log-level debug
+t_wait 20 "stratusd back" test -s "$T/port2" || bail "stratusd did not come back"
+reconciled() {
+	api GET "/clusters/$C/events" | H=$head perl -MJSON::PP -e '
+		exit !grep { $_->{node} eq $ENV{H} && $_->{message} =~ /still running after stratusd restarted/ }
+			@{decode_json(join "", <STDIN>)->{events}}'
+}
+ok "after a manager restart the node on its host is reconciled as still running" \
+	t_wait 20 "reconcile event" reconciled
+
+is "$(state_of "$head")" Ready "and it is still Ready"
 
 # ---- terminating the cluster returns every host clean ----
 cleanup_cluster
