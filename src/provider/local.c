@@ -343,6 +343,7 @@ static int local_network_down(const char *bridge, char **err)
 
 /* Identities of a node's namespaces; *holder_ok when the holder is really ours. */
 struct node_ids {
+	int net_rc;               /* of looking the netns up: 0, -ENOENT (gone), -ENOTNAM */
 	bool has_net;
 	struct ns_id net;
 	bool holder_ok;
@@ -356,7 +357,8 @@ static void node_ids_get(const struct node_handle *h, struct node_ids *ids)
 	if (!our_netns(h->netns))
 		return;
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", h->netns);
-	ids->has_net = ns_id_of(path, &ids->net) == 0;
+	ids->net_rc = ns_id_of(path, &ids->net);
+	ids->has_net = ids->net_rc == 0;
 	if (!ids->has_net || h->holder_pid <= 0)
 		return;
 	/* PID reuse: the pid must still be a live process in exactly this netns,
@@ -477,6 +479,12 @@ static int local_destroy(const struct node_spec *spec, const struct node_handle 
 	}
 	struct node_ids ids;
 	node_ids_get(h, &ids);
+	if (ids.net_rc == -ENOTNAM) {
+		set_err(err, "cannot destroy node '%s' from here: '" NETNS_DIR "/%s' is not a network "
+			"namespace in this mount namespace (was the node made from another one?); "
+			"destroy it from where it was made", what, h->netns);
+		return -ENOTNAM;
+	}
 
 	/* Never empty the host: a pinned namespace that is the caller's own is a bug elsewhere. */
 	struct ns_id self_net;

@@ -20,11 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* coreutils' sleep, which takes "infinity"; /bin is /usr/bin on Debian 12. */
+#define SLEEP_PATH "/bin/sleep"
 
 /* What a child reports over the result pipe; fixed size, so one write is atomic. */
 struct spawn_msg {
@@ -79,8 +84,13 @@ static void set_err(char **err, const char *fmt, ...)
 int ns_id_of(const char *path, struct ns_id *out)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
+	struct statfs sf;
+	if (stat(path, &st) < 0 || statfs(path, &sf) < 0)
 		return -errno;
+	/* /run/netns/X is an empty file until `ip netns add` binds the namespace on
+	 * it, and that bind is seen only in the mount namespace that made it. */
+	if (sf.f_type != NSFS_MAGIC)
+		return -ENOTNAM;
 	out->dev = st.st_dev;
 	out->ino = st.st_ino;
 	return 0;
@@ -361,7 +371,10 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 		/* Nothing of ours survives the exec but stdio; wfd closes on success. */
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		environ = (char **)(req->envp ? req->envp : node_env);
-		execvp(req->argv[0], req->argv);
+		if (req->path)
+			execv(req->path, req->argv);
+		else
+			execvp(req->argv[0], req->argv);
 		child_report(wfd, MSG_ERR, STEP_EXEC, errno);
 		_exit(127);
 	}
@@ -498,10 +511,13 @@ int node_make_holder(const char *netns_path, const char *hostname, const char *h
 		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err)
 {
 	/* `sleep infinity` is the whole holder: it keeps the namespaces and dies on SIGTERM. */
-	static char *const argv[] = { "sleep", "infinity", NULL };
+	/* Named so that `ps` says whose it is: "stratus-holder NODE infinity". */
+	char name[96];
+	snprintf(name, sizeof(name), "stratus-holder %s", hostname);
+	char *const argv[] = { name, "infinity", NULL };
 	struct holder_setup hs = { hostname, hosts_file, tmp_dir, root_ssh_dir };
 	struct spawn_req req = {
-		.netns_path = netns_path, .argv = argv, .mode = SPAWN_DAEMON,
+		.netns_path = netns_path, .argv = argv, .path = SLEEP_PATH, .mode = SPAWN_DAEMON,
 	};
 	int p = 0;
 	int rc = spawn(&req, &hs, &p, err);

@@ -25,7 +25,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	grep -q overlaps "$T/netup.err" || break
 done
 
-plan 46
+plan 50
 
 ok "the cluster network comes up on bridge '$br' ($net.0/24)" test -e "/sys/class/net/$br/bridge"
 mac=$(cat "/sys/class/net/$br/address")
@@ -54,6 +54,16 @@ create() { # INDEX
 		--authorized-keys "$T/authorized_keys" --host-key-dir "$T/$n/ssh" --ssh-key "$T/id_cluster"
 }
 nexec() { local n=$1; shift; "$NODECTL" exec --handle "$T/$n.handle" -- "$@"; }
+all_gone() { local p; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done; return 0; }
+# Live processes (zombies hold no namespace; init reaps orphans slowly here) in mount namespace $1.
+ns_users() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && [ "$(awk '{print $3}' "$p/stat" 2>/dev/null)" != Z ] &&
+			{ n=$((n + 1)); diag "pid ${p#/proc/} is in $1: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-120)" >&2; }
+	done
+	echo $n
+}
 
 nok "a node whose state is under /tmp is refused" "$NODECTL" create --handle "$T/x.handle" \
 	--name bad --ip "$net.99" --bridge "$br" --state-dir /tmp/stratus-bad-$$ --hosts "$T/hosts"
@@ -93,7 +103,7 @@ t_start hostfuse nsenter -t "$testns" -m "$TOOLS/stuckfs" "$T/hostfuse"
 host_fuse_pid=$T_PID
 t_wait 10 "FUSE mount" grep -q " ${T}/hostfuse " "/proc/$testns/mountinfo"
 n4=pn4-$$
-t_on_cleanup "'$NODECTL' destroy --handle '$T/$n4.handle'"
+t_on_cleanup "nsenter -t $testns -m '$NODECTL' destroy --handle '$T/$n4.handle'"
 ok "a node is made beside a private FUSE mount" nsenter -t "$testns" -m "$NODECTL" create --handle "$T/$n4.handle" \
 	--name "$n4" --ip "$net.14" --bridge "$br" --state-dir "$T/$n4" --hosts "$T/hosts"
 h4=$(awk '$1=="holder_pid"{print $2}' "$T/$n4.handle")
@@ -106,7 +116,13 @@ if ! ok "so its daemon ends when it is unmounted" t_wait 10 "stuckfs to exit" fu
 			diag "still mounted for pid ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-120)"
 	done
 fi
-ok "that node is destroyed" "$NODECTL" destroy --handle "$T/$n4.handle"
+# Its netns is pinned only in the test's mount namespace: from the host,
+# destroy must refuse rather than delete the name and orphan the node.
+nok "destroy refuses where the node's netns cannot be seen" "$NODECTL" destroy --handle "$T/$n4.handle"
+ok "the node is still alive after that refusal" nsenter -t "$testns" -m "$NODECTL" alive --handle "$T/$n4.handle"
+mntns4=$(readlink "/proc/$h4/ns/mnt")
+ok "that node is destroyed from where it was made" nsenter -t "$testns" -m "$NODECTL" destroy --handle "$T/$n4.handle"
+ok "its holder is gone" all_gone "$h4"
 
 nexec "$n1" sh -c "echo private >/tmp/only-$n1"
 ok "a file in the node's /tmp lands in its own tmp directory" test -f "$T/$n1/tmp/only-$n1"
@@ -137,16 +153,6 @@ mntns1=$(readlink "/proc/$holder1/ns/mnt")
 pids1=$("$NODECTL" pids --handle "$T/$n1.handle" | tr '\n' ' ')
 diag "node $n1 runs pids: $pids1"
 ok "destroy stops node $n1" "$NODECTL" destroy --handle "$T/$n1.handle"
-all_gone() { local p; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done; return 0; }
-# Live processes (zombies hold no namespace; init reaps orphans slowly here) in mount namespace $1.
-ns_users() {
-	local p n=0
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && [ "$(awk '{print $3}' "$p/stat" 2>/dev/null)" != Z ] &&
-			{ n=$((n + 1)); diag "pid ${p#/proc/} is in $1: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-120)" >&2; }
-	done
-	echo $n
-}
 ok "every process that ran in the node is gone" all_gone $pids1
 nok "its network namespace is gone" test -e "/run/netns/$netns1"
 nok "its veth is gone" test -e "/sys/class/net/$veth1"
@@ -172,7 +178,10 @@ diag "destroyed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 ok "the FUSE daemon and the blocked process are gone" all_gone $pids2
 is "$(ns_users "$mntns2")" 0 "and the mount namespace that held the FUSE mount"
 
+mntns3=$(readlink "/proc/$(awk '$1=="holder_pid"{print $2}' "$T/$n3.handle")/ns/mnt")
 "$NODECTL" destroy --handle "$T/$n3.handle"
 "$NODECTL" net-down "$br"
 leftover=$( (ip netns list; ip -o link) | grep -cE "st-pn[123]-$$-|$br" )
 is "$leftover" 0 "after destroying every node and the network, no namespace or link of ours is left"
+users=0; for m in "$mntns1" "$mntns2" "$mntns3" "$mntns4"; do users=$((users + $(ns_users "$m"))); done
+is "$users" 0 "and no process is left in any node's mount namespace"
