@@ -150,6 +150,7 @@ ki=${free_hosts##*h}; ki=${ki%% *}
 rm -f "$T/m$ki/hostkey" "$T/m$ki/hostkey.pub"
 t_stop "${M_PID[$ki]}"
 ssh_machine_up "$ki" || bail "machine$ki did not come back"
+m_count_mounts "$ki" # a new mount namespace: copied from the host's table as it is now
 host_reason() { api GET "/hosts/$1" | jpath reason; }
 ok "a host whose key changed is marked unclean" t_wait 20 "h$ki unclean" sh -c "[ \"\$(curl -sS --noproxy '*' --cacert '$S/tls/cert.pem' -H 'Authorization: Bearer $token' '$U/hosts/h$ki' | grep -o '\"state\":\"[a-z]*\"')\" = '\"state\":\"unclean\"' ]"
 like "$(host_reason "h$ki")" "host key of 'h$ki'.*not the one recorded" "with the reason: the host key changed"
