@@ -27,6 +27,7 @@
 #include "manager/db.h"
 #include "manager/gui.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
 
@@ -808,6 +809,14 @@ static enum MHD_Result route(struct call *k)
 	}
 	if (!strcmp(first, "templates"))
 		return r_templates(k);
+	if (!strcmp(first, "pools") || !strcmp(first, "hosts")) {
+		enum MHD_Result rc;
+		json_t *out = NULL;
+		if (!need_json(k, &rc))
+			return rc;
+		int st = pool_api(k->m, k->method, k->seg, k->nseg, k->json, &out);
+		return out ? reply_json(k, (unsigned)st, out) : reply_empty(k, (unsigned)st);
+	}
 	if (!strcmp(first, "clusters"))
 		return r_clusters(k);
 	if (!strcmp(first, "events") && k->nseg == 1 && !strcmp(k->method, "GET")) {

@@ -41,6 +41,7 @@ struct mgr_opts {
 };
 
 struct job;
+struct pool_ctl;
 
 struct mgr {
 	struct mgr_opts o;
@@ -61,6 +62,7 @@ struct mgr {
 	pthread_t worker;
 	/* serialises hosts-file rewrites */
 	pthread_mutex_t hostsmu;
+	struct pool_ctl *pools;           /* host pools (pool.c); NULL: none */
 };
 
 /* Append an event (time now).  cluster/node may be NULL. */

@@ -19,6 +19,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
 
@@ -64,6 +65,7 @@ struct spec_store {
 	int64_t id, subnet;
 	char state[32];
 	bool is_array;
+	struct pool_target pool;  /* the node's pool host, if any (pool.c) */
 };
 
 static int load_spec(struct mgr *m, int64_t id, struct spec_store *st)
@@ -99,6 +101,7 @@ static int load_spec(struct mgr *m, int64_t id, struct spec_store *st)
 		.agent_path = m->o.agent_path, .manager_url = st->url, .ca_file = m->cert_path,
 		.token = NULL,
 	};
+	pool_node_spec(m, id, &st->s, &st->pool);
 	return 0;
 }
 
@@ -159,6 +162,12 @@ static void do_acquire(struct mgr *m, int64_t id)
 		fail_node(m, id, why);
 		return;
 	}
+	if (pool_take(m, id, &st.s, &st.pool, &err)) {
+		explicit_bzero(token, sizeof(token));
+		fail_node(m, id, err ? err : "cannot take a host from the node's pool");
+		free(err);
+		return;
+	}
 	struct node_handle h = { 0 };
 	int64_t t0 = util_mono_ms();
 	rc = m->prov->create(&st.s, &h, &err);
@@ -190,6 +199,7 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 	if (m->prov) {
 		int64_t t0 = util_mono_ms();
 		rc = m->prov->destroy(&st.s, &st.h, &err);
+		rc = pool_release(m, id, rc, &err);
 		if (!rc && strcmp(st.state, "Off"))
 			mgr_event(m, st.cluster, st.name, "provider", "node destroyed in %lld ms",
 				  (long long)(util_mono_ms() - t0));
