@@ -42,8 +42,10 @@
 #define LOG_UPLOAD_MAX (1u << 20)
 
 struct opts {
-	char *config, *url, *token, *ca, *name, *state_dir, *local_disk, *log_level, *cluster, *node_json, *format;
+	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format;
 	int64_t heartbeat, script_timeout;
+
+	char *local_disk;
 };
 
 static const struct cfg_opt table[] = {

@@ -25,7 +25,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	grep -q overlaps "$T/netup.err" || break
 done
 
-plan 50
+plan 52
 
 ok "the cluster network comes up on bridge '$br' ($net.0/24)" test -e "/sys/class/net/$br/bridge"
 mac=$(cat "/sys/class/net/$br/address")
@@ -69,6 +69,15 @@ nok "a node whose state is under /tmp is refused" "$NODECTL" create --handle "$T
 	--name bad --ip "$net.99" --bridge "$br" --state-dir /tmp/stratus-bad-$$ --hosts "$T/hosts"
 like "$("$NODECTL" create --handle "$T/x.handle" --name bad --ip "$net.99" --bridge "$br" \
 	--state-dir /tmp/stratus-bad-$$ --hosts "$T/hosts" 2>&1)" "is under /tmp" "and the message says why"
+
+# A node whose agent cannot start is undone whole.
+echo secret >"$T/token"
+t_on_cleanup "'$NODECTL' destroy --handle '$T/fail.handle'"
+out=$("$NODECTL" create --handle "$T/fail.handle" --name "pfail-$$" --ip "$net.98" --bridge "$br" \
+	--state-dir "$T/pfail" --hosts "$T/hosts" --agent "$T/token" --url "https://$net.1:1" \
+	--ca "$T/hosts" --token-file "$T/token" 2>&1); rc=$?
+like "$rc:$out" "^1:.*cannot start '$T/token' in the node" "a node whose agent cannot be started fails to be made, saying why"
+is "$(ip netns list | grep -c "^st-pfail-$$-")" 0 "and leaves no namespace behind"
 
 t0=$(date +%s%N)
 for i in 0 1 2; do ok "node ${names[$i]} is made with sshd in it" create $i; done
