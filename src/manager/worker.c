@@ -61,7 +61,7 @@ struct spec_store {
 	struct node_spec s;
 	struct node_handle h;
 	char cluster[128], name[128], ip[32], gw[32], bridge[32], state_dir[PATH_MAX];
-	char hosts[PATH_MAX], keys[PATH_MAX], hostkeys[PATH_MAX], url[128];
+	char hosts[PATH_MAX], keys[PATH_MAX], sshkey[PATH_MAX], hostkeys[PATH_MAX], url[128];
 	int64_t id, subnet;
 	char state[32];
 	bool is_array;
@@ -92,12 +92,14 @@ static int load_spec(struct mgr *m, int64_t id, struct spec_store *st)
 	mgr_path(m, st->state_dir, sizeof(st->state_dir), "nodes/%s", st->name);
 	mgr_path(m, st->hosts, sizeof(st->hosts), "clusters/%s/hosts", st->cluster);
 	mgr_path(m, st->keys, sizeof(st->keys), "clusters/%s/ssh/id_ed25519.pub", st->cluster);
+	mgr_path(m, st->sshkey, sizeof(st->sshkey), "clusters/%s/ssh/id_ed25519", st->cluster);
 	mgr_path(m, st->hostkeys, sizeof(st->hostkeys), "nodes/%s/ssh", st->name);
 	snprintf(st->url, sizeof(st->url), "https://%s:%d", st->gw, m->port);
 	st->s = (struct node_spec){
 		.cluster = st->cluster, .name = st->name, .ip = st->ip, .prefix_len = 24,
 		.gateway = st->gw, .bridge = st->bridge, .state_dir = st->state_dir,
 		.hosts_file = st->hosts, .authorized_keys = st->keys, .host_key_dir = st->hostkeys,
+		.ssh_key = st->sshkey,
 		.agent_path = m->o.agent_path, .manager_url = st->url, .ca_file = m->cert_path,
 		.token = NULL,
 	};
