@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sfs-lib.sh"
 
-plan 22
+plan 21
 TIMEOUT_S=6
 
 sfs_munged munge

@@ -32,7 +32,7 @@ struct bp_opts {
 
 static const struct cfg_opt bp_table[] = {
 	CFG_STR("host", 0, struct bp_opts, host, "127.0.0.1", "server address"),
-	CFG_INT("port", 'p', struct bp_opts, port, "0", 1, 65535, "server port"),
+	CFG_INT("port", 'p', struct bp_opts, port, "0", 0, 65535, "server port"),
 	CFG_STR("munge-socket", 0, struct bp_opts, munge_socket, NULL, "authenticate first through this munged"),
 	CFG_STR("mode", 'm', struct bp_opts, mode, "garbage", "what to send"),
 	CFG_END
