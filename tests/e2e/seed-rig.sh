@@ -12,7 +12,6 @@
 #   rig_init CLUSTER
 #   rig_node NAME IP TEMPLATE [KEY=VALUE...]    record a node (not made yet)
 #   rig_up NAME                                 make it and start its sshd
-#                          (not inside \$(...) or \`ok\`: it records what to clean up)
 #   rig_spec NAME PROJECT SPEC                  run the spec's cluster-init in it
 #   rig_exec NAME CMD...                        run CMD in the node
 #   rig_down NAME                               stop everything in it, remove it
@@ -29,8 +28,9 @@ rig_init() {
 	RIG_CLUSTER=$1
 	mkdir -p "$R/bin" "$R/nodes" "$R/data"
 	: >"$R/cluster-nodes"
+	: >"$R/requests"
 	: >"$R/hosts"
-	t_on_cleanup "rm -rf '$R'"
+	t_on_cleanup "[ \$_t_failed -ne 0 ] || [ \${T_KEEP:-0} = 1 ] || rm -rf '$R'"
 	ip link add "$RIG_BR" type bridge || bail "cannot make bridge '$RIG_BR'"
 	t_track_link "$RIG_BR"
 	ip link set "$RIG_BR" address "02:5e:$(printf '%02x:%02x:%02x' $((($$ >> 16) & 255)) $((($$ >> 8) & 255)) $(($$ & 255))):01"
@@ -48,8 +48,13 @@ config)
 	echo "stratus-node: no configuration value '$key'" >&2; exit 1 ;;
 search)
 	cat "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
+resume|suspend)
+	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
+	act=$1; shift
+	[ "${1:-}" = --reason ] && shift 2
+	for n in "$@"; do echo "$act $n"; done >>"$(dirname "$STRATUS_NODE_CONFIG")/../../requests" ;;
 *)
-	echo "stratus-node: the rig knows only 'config' and 'search'" >&2; exit 2 ;;
+	echo "stratus-node: the rig knows only 'config', 'search', 'resume' and 'suspend'" >&2; exit 2 ;;
 esac
 EOF
 	chmod +x "$R/bin/stratus-node"
@@ -57,7 +62,7 @@ EOF
 
 # rig_node NAME IP TEMPLATE [KEY=VALUE...]
 rig_node() {
-	local name=$1 ip=$2 tmpl=$3 kv
+	local name=$1 ip=$2 tmpl=$3 kv n
 	shift 3
 	mkdir -p "$R/nodes/$name"
 	{
@@ -66,29 +71,31 @@ rig_node() {
 	} >"$R/nodes/$name/config"
 	echo "$name $ip Off $tmpl" >>"$R/cluster-nodes"
 	echo "$ip $name" >>"$R/hosts"
+	n=$(wc -l <"$R/cluster-nodes")
+	echo "sn$$-$n" >"$R/nodes/$name/netns"
+	echo "sv$$-$n" >"$R/nodes/$name/veth"
+	# Cleaned up whether made here or in a background provider loop: stop
+	# whatever runs in the node first (its daemons fork away from us).
+	t_on_cleanup "ip netns pids sn$$-$n | xargs -r kill -9; ip netns del sn$$-$n; ip link del sv$$-$n"
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"$R/nodes/$name/hosts.head"
 }
 
-rig_set_state() { sed -i "s/^$1 \([^ ]*\) [^ ]* /$1 \1 $2 /" "$R/cluster-nodes"; }
+rig_set_state() { flock "$R/lock" sed -i "s/^$1 \([^ ]*\) [^ ]* /$1 \1 $2 /" "$R/cluster-nodes"; }
 rig_pid() { cat "$R/nodes/$1/holder.pid"; }
 rig_ip() { awk -v n="$1" '$1 == n { print $2 }' "$R/cluster-nodes"; }
 
 rig_up() {
-	local name=$1 ip ns veth n pid
+	local name=$1 ip ns veth pid
 	ip=$(rig_ip "$name")
-	n=$(grep -n "^$name " "$R/cluster-nodes" | cut -d: -f1)
-	ns=sn$$-$n
-	veth=sv$$-$n
+	ns=$(cat "$R/nodes/$name/netns")
+	veth=$(cat "$R/nodes/$name/veth")
 	cat "$R/nodes/$name/hosts.head" "$R/hosts" >"$R/nodes/$name/hosts"
-	ip netns add "$ns" && t_track_netns "$ns" || return 1
-	# Stop whatever runs in the node (its daemons fork away from us) first.
-	t_on_cleanup "ip netns pids $ns | xargs -r kill -9"
-	ip link add "$veth" type veth peer name eth0 netns "$ns" && t_track_link "$veth" || return 1
+	ip netns add "$ns" || return 1
+	ip link add "$veth" type veth peer name eth0 netns "$ns" || return 1
 	ip link set "$veth" master "$RIG_BR" up
 	ip -n "$ns" addr add "$ip/24" dev eth0
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" link set lo up
-	echo "$ns" >"$R/nodes/$name/netns"
 	t_start "holder-$name" nsenter --net="/run/netns/$ns" -- unshare --mount --uts --propagation slave -- \
 		sh -c "hostname $name && mount -t tmpfs -o size=256m tmpfs /tmp && mount --bind $R/nodes/$name/hosts /etc/hosts && exec sleep 100000"
 	pid=$T_PID
@@ -137,4 +144,27 @@ rig_down() {
 	ip netns pids "$ns" | xargs -r kill -9
 	ip netns del "$ns"
 	rig_set_state "$name" Off
+}
+
+# rig_provider_loop PROJECT SPEC...: in the background, act on the
+# `stratus-node resume|suspend` requests of the nodes as the manager would:
+# make a node and run its specs, or take it down.  Start it with t_start.
+rig_provider_loop() {
+	local seen=0 total line act n
+	while :; do
+		total=$(wc -l <"$R/requests")
+		while [ "$seen" -lt "$total" ]; do
+			seen=$((seen + 1))
+			line=$(sed -n "${seen}p" "$R/requests")
+			act=${line%% *}
+			n=${line#* }
+			echo "$(date -u +%T.%3N) $act $n"
+			case $act in
+			resume) (rig_up "$n" && rig_spec "$n" "$1" default && rig_spec "$n" "$1" execute &&
+				rig_set_state "$n" Ready && echo "$(date -u +%T.%3N) $n Ready") & ;;
+			suspend) rig_down "$n"; echo "$(date -u +%T.%3N) $n Off" ;;
+			esac
+		done
+		sleep 0.1
+	done
 }

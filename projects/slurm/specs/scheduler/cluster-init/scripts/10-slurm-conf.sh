@@ -16,8 +16,14 @@ cores=$(cfg slurm.cores_per_node "$(nproc)")
 memory=$(cfg slurm.memory_mb 1000)
 autoscale=$(cfg slurm.autoscale false)
 idle=$(cfg slurm.idle_time 300)
-state=UNKNOWN
-[ "$autoscale" = true ] && state=CLOUD
+mode=$(cfg slurm.autoscale_mode watch)
+case $mode in watch|powersave) ;; *) die "slurm.autoscale_mode is '$mode'; use 'watch' or 'powersave'" ;; esac
+powersave=false
+[ "$autoscale" = true ] && [ "$mode" = powersave ] && powersave=true
+# A node that does not exist yet is DOWN; it enters service when its slurmd
+# registers (ReturnToService=2).  Under power saving, it is CLOUD instead.
+state=DOWN
+[ "$powersave" = true ] && state=CLOUD
 sd=$ND/slurmctld
 install -d -m 0755 "$sd" "$sd/state"
 
@@ -54,8 +60,8 @@ tmp=$conf.new
 	echo "AccountingStorageType=accounting_storage/none"
 	echo "TreeWidth=65533"
 	echo "PrivateData=cloud"
-	if [ "$autoscale" = true ]; then
-		# Power saving: slurmctld asks the manager for nodes (see files/resume).
+	if [ "$powersave" = true ]; then
+		# Power saving: slurmctld asks the manager for nodes (files/slurm-power).
 		echo "ResumeProgram=$ND/bin/slurm-resume"
 		echo "SuspendProgram=$ND/bin/slurm-suspend"
 		echo "ResumeFailProgram=$ND/bin/slurm-resume-fail"
@@ -83,5 +89,5 @@ if [ -f "$conf" ] && cmp -s <(grep -v '^#' "$conf") <(grep -v '^#' "$tmp"); then
 	log "slurm.conf unchanged ($conf)"
 else
 	mv -f "$tmp" "$conf"
-	log "wrote $conf: partitions $partitions, $(grep -c '^NodeName=' "$conf") nodes, autoscale $autoscale"
+	log "wrote $conf: partitions $partitions, $(grep -c '^NodeName=' "$conf") nodes, autoscale $autoscale ($mode)"
 fi
