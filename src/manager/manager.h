@@ -1,0 +1,139 @@
+/*
+ * manager.h: stratusd's shared state and the operations its API calls.
+ *
+ * struct mgr is made once in main() and handed to every module; there are no
+ * globals.  HTTP threads only touch the datastore and queue work; everything
+ * that may take long (provider create/destroy, network set-up) runs on the
+ * worker thread (worker.c), which owns the provider calls.
+ */
+#ifndef STRATUS_MANAGER_H
+#define STRATUS_MANAGER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "provider/provider.h"
+
+struct db;
+
+struct mgr_opts {
+	char *config;
+	char *state_dir;
+	char *listen;
+	int64_t port;
+	char *port_file;
+	char *tls_cert;
+	char *tls_key;
+	char *network;
+	char *web_dir;
+	char *agent_path;
+	char *provider;
+	char *log_file;
+	char *log_level;
+	char *init_admin;
+	char *password_file;
+	int64_t max_body;
+	int64_t max_upload;
+	int64_t threads;
+	int64_t heartbeat_timeout;
+};
+
+struct job;
+
+struct mgr {
+	struct mgr_opts o;
+	struct db *db;
+	const struct provider_ops *prov;  /* NULL: no provider built in */
+	int port;                         /* the port we listen on */
+	char cert_path[4096];             /* PEM given to the agents and CLI */
+	char key_path[4096];
+	uint32_t net_base;                /* --network, host order */
+	int net_prefix;
+	int net_subnets;                  /* /24 subnets in the range (<= 256) */
+	char instance[8];                 /* random id of this datastore: bridge names */
+	/* worker queue */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	struct job *qhead, *qtail;
+	bool stopping;
+	pthread_t worker;
+	/* serialises hosts-file rewrites */
+	pthread_mutex_t hostsmu;
+};
+
+/* Append an event (time now).  cluster/node may be NULL. */
+void mgr_event(struct mgr *m, const char *cluster, const char *node, const char *kind,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- worker.c ---- */
+int worker_start(struct mgr *m);
+void worker_stop(struct mgr *m);
+/* Queue an acquire / destroy of node ID; remove: delete the record afterwards. */
+void worker_acquire(struct mgr *m, int64_t node_id);
+void worker_destroy(struct mgr *m, int64_t node_id, bool remove);
+/* Queue "take the cluster network down once every node is Off". */
+void worker_cluster_down(struct mgr *m, int64_t cluster_id);
+/* Wait until the queue is empty (tests, shutdown). */
+void worker_drain(struct mgr *m);
+
+/* ---- cluster.c ---- */
+/*
+ * These return 0 or -errno and, on failure, *err (malloc'd): the sentence the
+ * API sends back; *status the HTTP status to send.
+ */
+struct op_err {
+	int status;
+	char *msg;
+};
+void op_err_set(struct op_err *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int cluster_create(struct mgr *m, const char *name, const char *tmpl, json_t *params, struct op_err *e);
+int cluster_start(struct mgr *m, const char *name, struct op_err *e);
+int cluster_terminate(struct mgr *m, const char *name, struct op_err *e);
+int cluster_delete(struct mgr *m, const char *name, struct op_err *e);
+/* Add COUNT nodes of array/node TEMPLATE; *names gets the new names. */
+int cluster_add_nodes(struct mgr *m, const char *cluster, const char *tmpl, int count,
+		      json_t **names, struct op_err *e);
+/*
+ * Terminate (or remove) the nodes of CLUSTER named in NAMES (array of
+ * strings) or matching FILTER.  Nodes outside node arrays need force.
+ * *done lists the nodes acted on.
+ */
+int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, const char *filter,
+			    bool force, bool remove, json_t **done, struct op_err *e);
+/* Re-acquire the Failed nodes of a cluster (all, or those named). */
+int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **done, struct op_err *e);
+/* Nodes of a cluster as JSON objects, filtered (filter may be NULL). */
+int cluster_nodes(struct mgr *m, const char *cluster, const char *filter, json_t **out, struct op_err *e);
+/* One node's JSON as the agent sees it (GET /api/v1/node). */
+json_t *node_view_for_agent(struct mgr *m, int64_t node_id);
+/* Change a node's state (checked by state.c), with an event. */
+int node_set_state(struct mgr *m, int64_t node_id, int to, int actor, const char *reason,
+		   struct op_err *e);
+/* Rewrite every cluster's hosts file (all nodes of all clusters). */
+void hosts_refresh(struct mgr *m);
+/* Reconcile the records with what runs (start-up). */
+void mgr_reconcile(struct mgr *m);
+/* Paths under the state directory. */
+void mgr_path(struct mgr *m, char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The /24 of cluster subnet index k: base address (host order). */
+uint32_t mgr_subnet(struct mgr *m, int k);
+void mgr_bridge_name(struct mgr *m, int k, char *out, size_t len);
+
+/* ---- tmpl.c: templates through liblang ---- */
+/* The template's name ([cluster NAME]) and whether it parses. */
+int tmpl_check(const char *text, char **name, char **err);
+/*
+ * Resolve the template with parameters into the cluster definition:
+ * {"nodes":[{"name","array":bool,"max_count":N,"initial_count":N,
+ *   "configuration":{dotted:value},"cluster_init":[{project,spec,version}]}]}
+ */
+int tmpl_resolve(const char *text, const char *cluster, json_t *params, json_t **def, char **err);
+
+/* ---- api.c ---- */
+struct MHD_Daemon;
+struct MHD_Daemon *api_start(struct mgr *m, int listen_fd, char **err);
+
+#endif
