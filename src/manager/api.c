@@ -35,6 +35,7 @@ struct req {
 	struct buf body;
 	bool too_big;
 	bool answered;
+	size_t dropped;
 	bool is_api;
 	struct auth_who who;
 	char id[16];
@@ -880,11 +881,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (r->answered)
 		return MHD_YES;
 	if (*upload_size) {
-		if (!r->too_big && buf_append(&r->body, upload, *upload_size))
+		/* Past the cap the rest is read and dropped, so that the client gets
+		 * its 413 (MHD cannot answer in the middle of a body); a client that
+		 * keeps sending far past the cap is cut off. */
+		if (!r->too_big && buf_append(&r->body, upload, *upload_size)) {
 			r->too_big = true;
+			buf_release(&r->body);
+		}
+		if (r->too_big) {
+			r->dropped += *upload_size;
+			if (r->dropped > 4 * r->body.max + (64u << 20)) {
+				log_warn("%s %s: body far past the limit; connection dropped", method, url);
+				return MHD_NO;
+			}
+		}
 		*upload_size = 0;
-		if (r->too_big)
-			return reply_error(&k, 413, "the request body is larger than the limit of %zu bytes", r->body.max);
 		return MHD_YES;
 	}
 	if (r->too_big)

@@ -639,7 +639,22 @@ int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **do
 			continue;
 		int64_t id = json_integer_value(json_object_get(n, "id"));
 		db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
-		acquire(m, id);
+		/* A node that still runs re-runs its cluster-init in place (its agent
+		 * sees Preparing); one that is gone is made again. */
+		json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth FROM nodes WHERE id = ?", "i", id);
+		struct node_handle nh = { 0 };
+		nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
+		snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
+		snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
+		json_decref(h);
+		struct op_err e2 = { 0 };
+		if (m->prov && nh.holder_pid > 0 && m->prov->alive(NULL, &nh) &&
+		    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e2) == 0)
+			mgr_event(m, cluster, json_string_value(json_object_get(n, "name")), "retry",
+				  "re-running cluster-init in place");
+		else
+			acquire(m, id);
+		free(e2.msg);
 		json_array_append(*done, json_object_get(n, "name"));
 	}
 	json_decref(sel);
@@ -678,8 +693,9 @@ json_t *node_view_for_agent(struct mgr *m, int64_t nid)
 	json_t *cl = json_pack("{s:O,s:O,s:O}", "name", json_object_get(n, "cluster"),
 			       "template", json_object_get(n, "cluster_template"),
 			       "parameters", json_object_get(n, "parameters"));
-	/* The contract names the cluster twice: its name, and an object with the details. */
-	json_object_set_new(n, "cluster_info", cl);
+	/* "cluster" is an object (name, template, parameters), so that scripts can ask
+	 * `stratus-node config cluster.parameters.X`. */
+	json_object_set_new(n, "cluster", cl);
 	json_object_del(n, "definition");
 	json_object_del(n, "parameters");
 	json_object_del(n, "cluster_template");

@@ -1,0 +1,167 @@
+/*
+ * client.c: the CLI's HTTPS calls (client.h).
+ */
+#include "cli/client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "common/buf.h"
+
+#define MAX_ANSWER (64u << 20)
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	if (buf_append(b, p, sz * n))
+		return 0; /* too big: curl fails the transfer */
+	return sz * n;
+}
+
+static int say(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say(char **err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return -EIO;
+}
+
+char *client_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *r = e ? strdup(e) : NULL;
+	curl_free(e);
+	return r;
+}
+
+const char *client_errtext(json_t *ans, long status)
+{
+	const char *e = json_string_value(json_object_get(ans, "error"));
+	if (e)
+		return e;
+	switch (status) {
+	case 401: return "the manager refused our token; run 'stratus initialize' again";
+	case 404: return "not found";
+	default: return "the manager answered with an error";
+	}
+}
+
+int client_call(const struct client *c, const char *method, const char *path, json_t *body,
+		const void *raw, size_t rawlen, const char *ctype, long *status, json_t **out,
+		char **err)
+{
+	char url[4096], ebuf[CURL_ERROR_SIZE] = "", auth[256];
+	struct buf ans = BUF_INIT(MAX_ANSWER);
+	struct curl_slist *hdr = NULL;
+	char *js = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*err = NULL;
+	*status = 0;
+	if (!strncmp(c->url, "http://", 7))
+		return say(err, "'%s' is plain HTTP, but the manager speaks only HTTPS: use https://%s",
+			   c->url, c->url + 7);
+	if (strncmp(c->url, "https://", 8))
+		return say(err, "'%s' is not an https:// URL; give the manager as https://HOST:PORT", c->url);
+	snprintf(url, sizeof(url), "%s/api/v1%s", c->url, path);
+	CURL *h = curl_easy_init();
+	if (!h)
+		return say(err, "cannot start libcurl");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	/* Never through a proxy: the manager is ours, and lookups must not leave. */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	if (!c->verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (c->ca) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
+	if (c->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+		hdr = curl_slist_append(hdr, auth);
+	}
+	if (body) {
+		js = json_dumps(body, JSON_COMPACT);
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, js ? js : "{}");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(js ? js : "{}"));
+	} else if (raw) {
+		char ct[128];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/octet-stream");
+		hdr = curl_slist_append(hdr, ct);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, raw);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rawlen);
+	}
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	switch (cc) {
+	case CURLE_OK:
+		break;
+	case CURLE_COULDNT_CONNECT:
+		rc = say(err, "cannot connect to '%s': %s; is stratusd running there, and is the port right?",
+			 c->url, ebuf[0] ? ebuf : "connection refused");
+		goto out;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		rc = say(err, "cannot find the host of '%s': %s; check the URL (or use the manager's IP address)",
+			 c->url, ebuf);
+		goto out;
+	case CURLE_OPERATION_TIMEDOUT:
+		rc = say(err, "'%s' did not answer in time (%s); is the address right and stratusd running?", c->url, ebuf);
+		goto out;
+	case CURLE_PEER_FAILED_VERIFICATION:
+#if LIBCURL_VERSION_NUM < 0x073e00
+	case CURLE_SSL_CACERT:
+#endif
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		rc = say(err, "the certificate of '%s' is not trusted: %s; give the manager's certificate with "
+			 "--ca FILE (stratusd keeps it in STATE_DIR/tls/cert.pem), or --verify-ssl false to skip the check",
+			 c->url, ebuf);
+		goto out;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+		rc = say(err, "TLS with '%s' failed: %s; is that port a Stratus manager (it speaks HTTPS)?", c->url, ebuf);
+		goto out;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		rc = say(err, "'%s' is not an https:// URL; give the manager as https://HOST:PORT", c->url);
+		goto out;
+	default:
+		rc = say(err, "request to '%s' failed: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (ans.len) {
+		json_error_t je;
+		*out = json_loadb(ans.data, ans.len, 0, &je);
+		if (!*out) {
+			rc = say(err, "'%s' answered %ld with something that is not JSON: it does not look like a "
+				 "Stratus manager; check the URL (https://HOST:PORT, no path)", c->url, *status);
+			goto out;
+		}
+	}
+out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	free(js);
+	buf_release(&ans);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * client.h: the CLI's HTTPS client for stratusd (libcurl): one call = one
+ * request, JSON in and out, with every failure turned into one sentence that
+ * says what is wrong (wrong URL, wrong scheme, untrusted certificate, refused
+ * token...) and what to do.
+ */
+#ifndef STRATUS_CLI_CLIENT_H
+#define STRATUS_CLI_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct client {
+	const char *url;      /* https://host:port, no trailing '/' */
+	const char *token;    /* NULL for /login */
+	bool verify;          /* verify the certificate */
+	const char *ca;       /* pinned certificate (PEM), or NULL for the system's CAs */
+};
+
+/*
+ * METHOD base-url + /api/v1 + PATH.  body: JSON to send (NULL: none), or raw
+ * bytes with ctype when raw is set.  Returns 0 and *status, *out (parsed JSON
+ * answer, or NULL when empty); or -errno with *err (malloc'd) when the request
+ * could not be made or the answer is not from a Stratus manager.  A 4xx/5xx
+ * from the manager is not an error here: look at *status and "error" in *out.
+ */
+int client_call(const struct client *c, const char *method, const char *path, json_t *body,
+		const void *raw, size_t rawlen, const char *ctype, long *status, json_t **out,
+		char **err);
+
+/* The "error" of an answer, or a sentence made from the status. */
+const char *client_errtext(json_t *ans, long status);
+
+/* Percent-encode s for a query string (malloc'd). */
+char *client_escape(const char *s);
+
+#endif
