@@ -47,7 +47,8 @@ config)
 	[ $# -ge 3 ] && { printf '%s\n' "$3"; exit 0; }
 	echo "stratus-node: no configuration value '$key'" >&2; exit 1 ;;
 search)
-	cat "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
+	# As the agent prints it: name, template, hostname, ip, state, tab-separated.
+	awk -v OFS='\t' '{ print $1, $4, $1, $2, $3 }' "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
 resume|suspend)
 	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
 	act=$1; shift

@@ -24,7 +24,7 @@ cfg() { stratus-node config "$@"; }
 log() { echo "slurm: $*"; }
 die() { echo "slurm: error: $*" >&2; exit 1; }
 
-STRATUS_DATA=$(cfg stratus.data_dir /var/lib/stratus)
+STRATUS_DATA=$(cfg stratus.data_dir /var/lib/stratus-nodes)
 NODE=$STRATUS_NODE_NAME
 CLUSTER=$STRATUS_CLUSTER
 ND=$STRATUS_DATA/nodes/$NODE
@@ -33,9 +33,12 @@ SHARED_SRC=$CD/shared
 
 # cluster_nodes [TEMPLATE]: "NAME IP STATE TEMPLATE" lines of this cluster's
 # nodes (all of them, or those made from TEMPLATE), sorted by name with
-# numeric suffixes in order.
+# numeric suffixes in order.  `stratus-node search` prints
+# "name<TAB>template<TAB>hostname<TAB>ip<TAB>state".
 cluster_nodes() {
-	stratus-node search | awk -v t="${1:-}" 'NF >= 4 && (t == "" || $4 == t)' | sort -V
+	local out
+	out=$(stratus-node search) || die "cannot list the cluster's nodes (stratus-node search); is the manager reachable?"
+	printf '%s\n' "$out" | awk -F '\t' -v t="${1:-}" 'NF >= 5 && (t == "" || $2 == t) { print $1, $4, $5, $2 }' | sort -V
 }
 
 # bind_dir SRC DST: show SRC at DST in this node's mount namespace (once).

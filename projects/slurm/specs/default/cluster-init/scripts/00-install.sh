@@ -2,7 +2,7 @@
 # Install Debian's Slurm, MUNGE, OpenMPI and sshd if this node lacks them, and
 # put the project's helpers where the other specs find them.
 set -eu
-D=$(stratus-node config stratus.data_dir /var/lib/stratus)
+D=$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)
 ND=$D/nodes/$STRATUS_NODE_NAME
 install -d -m 0755 "$ND/lib"
 install -m 0644 "$STRATUS_SPEC_DIR/files/slurm-lib.sh" "$ND/lib/slurm-lib.sh"

@@ -3,7 +3,7 @@
 # the Slurm configuration), bound in this node's mount namespace from the
 # cluster's folder on the host.
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 install -d -m 0755 "$SHARED_SRC" "$SHARED_SRC/bin" "$SHARED_SRC/home" "$SHARED_SRC/slurm"
 bind_dir "$SHARED_SRC" /shared

@@ -3,7 +3,7 @@
 # usual /run/munge/munge.socket.2 (a per-node folder bound there) so that
 # Slurm and the munge tools find it without options.
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 keydir=$CD/munge
 key=$keydir/munge.key

@@ -2,7 +2,7 @@
 # The cluster's ssh key, so that root (mpiexec --hostfile) reaches every node
 # of the cluster: one key pair per cluster, seen at /root/.ssh on its nodes.
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 dir=$CD/ssh
 install -d -m 0700 "$dir"

@@ -3,7 +3,7 @@
 # a node whose software is not all in place).  -b: tell slurmctld at once that
 # the node (re)booted, which a powered-up CLOUD node must do.
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 wait_for "$(cfg slurm.wait_timeout 300)" "the scheduler's slurm.conf (/shared/slurm/slurm.conf)" \
 	grep -q "^NodeName=$NODE " /etc/slurm/slurm.conf

@@ -4,7 +4,7 @@
 # powersave, files/slurm-power as Slurm's ResumeProgram, SuspendProgram and
 # ResumeFailProgram (slurmctld gives them almost no environment).
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 bin=$ND/bin
 install -d -m 0755 "$bin"
@@ -15,7 +15,7 @@ agent=$(command -v stratus-node) || die "stratus-node is not on PATH ($PATH)"
 	echo "# environment of $bin/slurm-power, written by cluster-init"
 	printf 'export PATH=%q\n' "$(dirname "$agent"):/usr/sbin:/usr/bin:/sbin:/bin"
 	printf 'export STRATUS_NODE_NAME=%q STRATUS_CLUSTER=%q\n' "$NODE" "$CLUSTER"
-	printf 'export STRATUS_NODE_CONFIG=%q\n' "${STRATUS_NODE_CONFIG:-}"
+	printf 'export STRATUS_NODE_CONFIG=%q STRATUS_AGENT_CONFIG=%q\n' "${STRATUS_NODE_CONFIG:-}" "${STRATUS_AGENT_CONFIG:-}"
 	printf 'SLURM_IDLE_TIME=%q\n' "$(cfg slurm.idle_time 300)"
 } >"$bin/autoscale.env.new"
 mv -f "$bin/autoscale.env.new" "$bin/autoscale.env"

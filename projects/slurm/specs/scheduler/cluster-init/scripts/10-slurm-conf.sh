@@ -3,7 +3,7 @@
 # node array (named CLUSTER-ARRAY-N, listed up to the array's MaxCount with
 # its address, whether it runs or not), one partition per node array.
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 conf=/shared/slurm/slurm.conf
 mytemplate=$(cluster_nodes | awk -v n="$NODE" '$1 == n { print $4 }')

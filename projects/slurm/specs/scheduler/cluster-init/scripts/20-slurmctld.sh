@@ -1,7 +1,7 @@
 #!/bin/bash
 # Start slurmctld (or tell a running one to re-read slurm.conf).
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 pidf=$ND/slurmctld/slurmctld.pid
 if pid_alive "$pidf"; then

@@ -2,7 +2,7 @@
 # Start the autoscaler (files/slurm-autoscaler) when the cluster autoscales by
 # watching the queue (slurm.autoscale = true, slurm.autoscale_mode = watch).
 set -eu
-. "$(stratus-node config stratus.data_dir /var/lib/stratus)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
+. "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
 if [ "$(cfg slurm.autoscale false)" != true ] || [ "$(cfg slurm.autoscale_mode watch)" != watch ]; then
 	log "autoscaler not started: slurm.autoscale $(cfg slurm.autoscale false), mode $(cfg slurm.autoscale_mode watch)"
