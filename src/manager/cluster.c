@@ -208,7 +208,7 @@ static int free_host(struct mgr *m, int64_t cid, int k, char *ip, size_t len)
 }
 
 /* Insert a node record (state Off).  Caller holds db_lock.  Returns its id or -errno. */
-static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
+int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
 			   char *name, size_t nlen, struct op_err *e)
 {
 	char ip[32];
@@ -341,6 +341,12 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 				json_decref(c);
 				return -ENOSPC;
 			}
+	}
+	/* Autoscaling arrays: every slot up to MaxCount, Off (autoscale.c). */
+	if (autoscale_add_slots(m, c, e)) {
+		db_unlock(m->db);
+		json_decref(c);
+		return -ENOSPC;
 	}
 	json_t *todo = db_query_json(m->db, "SELECT id FROM nodes WHERE cluster_id = ? AND state = 'Off' "
 				     "AND (is_array = 0 OR target_state <> 'Off' OR state_changed = created)",
