@@ -1,0 +1,1340 @@
+/*
+ * sfs-mount: the StratusFS FUSE client (libfuse3 low-level API).
+ *
+ *   sfs-mount [options] HOST[:PORT]:/FSNAME MOUNTPOINT [-o opt,opt...]
+ *
+ * Metadata goes to the MDS, data straight to the OSSs, every stripe of a
+ * request at once (libsfs).  The kernel enforces permissions with the
+ * caller's full group list (default_permissions) and the MDS checks them
+ * again with the uid/gid we pass, so a client that skips the kernel gains
+ * nothing.  Consistency is close-to-open: sizes written here reach the MDS at
+ * flush/close/fsync, and an open drops cached pages.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/util.h"
+#include "libsfs/sfs_fs.h"
+#include "libsfs/sfs_layout.h"
+
+struct mount_opts {
+	int64_t timeout_ms;
+	char *munge_socket;
+	int64_t conns;
+	int64_t attr_timeout_ms;
+	int64_t entry_timeout_ms;
+	bool foreground;
+	bool fuse_debug;
+	char *log_file;
+	char *log_level;
+	char *options;
+	int64_t threads;
+	char *pid_file;
+};
+
+static const struct cfg_opt mount_table[] = {
+	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
+	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
+	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
+	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "0", 0, 3600000, "how long the kernel may cache attributes"),
+	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
+	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
+	CFG_BOOL("fuse-debug", 0, struct mount_opts, fuse_debug, "false", "print every FUSE request (libfuse debug)"),
+	CFG_STR("log-file", 0, struct mount_opts, log_file, NULL, "log here (default: stderr in the foreground, nowhere otherwise)"),
+	CFG_STR("log-level", 0, struct mount_opts, log_level, "info", "error, warn, info or debug"),
+	CFG_STR("options", 'o', struct mount_opts, options, NULL, "comma-separated options: any setting above (timeout=30s, munge_socket=...) or a FUSE mount option (ro, allow_other...)"),
+	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads"),
+	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
+	CFG_END
+};
+
+static const struct cfg_program mount_prog = {
+	"sfs-mount", "[options] HOST[:PORT]:/FSNAME MOUNTPOINT",
+	"Mount a StratusFS file system with FUSE.",
+	mount_table
+};
+
+static struct mount_opts O;
+static struct sfs_fs *FS;
+static double attr_to, entry_to;
+
+/* ---- open files ---- */
+
+struct node {
+	uint64_t ino;
+	int refs;
+	pthread_mutex_t lock;
+	struct sfs_layout layout;
+	uint64_t size;          /* the largest size we know of */
+	uint64_t written_end;   /* end of our writes not yet told to the MDS */
+	int64_t mtime;          /* of our last write */
+	bool dirty;
+	struct node *next;
+};
+
+#define NODE_BUCKETS 1024
+static struct node *nodes[NODE_BUCKETS];
+static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct node *node_find_locked(uint64_t ino)
+{
+	for (struct node *n = nodes[ino % NODE_BUCKETS]; n; n = n->next)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static struct node *node_get(uint64_t ino, const struct sfs_attr *a, const struct sfs_layout *l)
+{
+	pthread_mutex_lock(&nodes_lock);
+	struct node *n = node_find_locked(ino);
+	if (!n && (n = calloc(1, sizeof(*n)))) {
+		n->ino = ino;
+		pthread_mutex_init(&n->lock, NULL);
+		n->next = nodes[ino % NODE_BUCKETS];
+		nodes[ino % NODE_BUCKETS] = n;
+	}
+	if (n) {
+		n->refs++;
+		pthread_mutex_lock(&n->lock);
+		if (l->gen >= n->layout.gen)
+			n->layout = *l;
+		if (a->size > n->size || !n->dirty)
+			n->size = a->size > n->written_end ? a->size : n->written_end;
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_mutex_unlock(&nodes_lock);
+	return n;
+}
+
+/* Drop a reference; true when it was the last. */
+static bool node_put(struct node *n)
+{
+	pthread_mutex_lock(&nodes_lock);
+	bool last = --n->refs == 0;
+	if (last) {
+		for (struct node **pp = &nodes[n->ino % NODE_BUCKETS]; *pp; pp = &(*pp)->next)
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&nodes_lock);
+	if (last) {
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+	}
+	return last;
+}
+
+/* Our view of an inode's size beats the MDS's while we have unflushed writes. */
+static void merge_local(struct sfs_attr *a)
+{
+	pthread_mutex_lock(&nodes_lock);
+	struct node *n = node_find_locked(a->ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (n->dirty && n->written_end > a->size) {
+			a->size = n->written_end;
+			a->blocks = (a->size + 511) / 512;
+			if (n->mtime > a->mtime)
+				a->mtime = n->mtime;
+		}
+		if (a->size > n->size)
+			n->size = a->size;
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_mutex_unlock(&nodes_lock);
+}
+
+/* ---- helpers ---- */
+
+static void cred_of(fuse_req_t req, struct sfs_cred *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	memset(c, 0, sizeof(*c));
+	c->uid = ctx->uid;
+	c->gid = ctx->gid;
+	if (ctx->uid != 0) {
+		gid_t g[SFS_MAX_GROUPS];
+		int n = fuse_req_getgroups(req, SFS_MAX_GROUPS, g);
+		if (n > SFS_MAX_GROUPS)
+			n = SFS_MAX_GROUPS;
+		for (int i = 0; i < n; i++)
+			c->groups[i] = g[i];
+		c->ngroups = n > 0 ? (uint32_t)n : 0;
+	}
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return ts_ns(&t);
+}
+
+static void to_stat(const struct sfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)a->blocks;
+	st->st_blksize = 1 << 20;
+	st->st_atim.tv_sec = a->atime / 1000000000;
+	st->st_atim.tv_nsec = a->atime % 1000000000;
+	st->st_mtim.tv_sec = a->mtime / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime % 1000000000;
+	st->st_ctim.tv_sec = a->ctime / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime % 1000000000;
+}
+
+static void reply_entry(fuse_req_t req, struct sfs_attr *a)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	merge_local(a);
+	e.ino = a->ino;
+	e.generation = a->gen;
+	to_stat(a, &e.attr);
+	e.attr_timeout = attr_to;
+	e.entry_timeout = entry_to;
+	fuse_reply_entry(req, &e);
+}
+
+static void reply_attr(fuse_req_t req, struct sfs_attr *a)
+{
+	struct stat st;
+	merge_local(a);
+	to_stat(a, &st);
+	fuse_reply_attr(req, &st, attr_to);
+}
+
+#define MDS (sfs_fs_mds(FS))
+
+/* ---- namespace ---- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct sfs_name_req q = { .parent = parent };
+	struct sfs_attr_rep r;
+	if (strlen(name) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_LOOKUP, &q, &r);
+	if (rc == -ENOENT && entry_to > 0) {
+		/* A negative entry the kernel may cache: new names appear after entry_timeout. */
+		struct fuse_entry_param e = { .ino = 0, .entry_timeout = 0 };
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &r.attr);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs_ino_req q = { .ino = ino };
+	struct sfs_attr_rep r;
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_attr(req, &r.attr);
+}
+
+static int get_layout(struct sfs_cred *c, uint64_t ino, struct sfs_layout *l)
+{
+	struct sfs_ino_req q = { .cred = *c, .ino = ino };
+	struct sfs_getlayout_rep *r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETLAYOUT, &q, r);
+	if (!rc)
+		*l = r->layout;
+	free(r);
+	return rc;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct sfs_setattr_req q = { .ino = ino };
+	struct sfs_attr_rep r;
+	int rc = 0;
+	cred_of(req, &q.cred);
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		q.valid |= SFS_SET_MODE;
+		q.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		q.valid |= SFS_SET_UID;
+		q.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		q.valid |= SFS_SET_GID;
+		q.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME) {
+		q.valid |= SFS_SET_ATIME;
+		q.atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? SFS_TIME_NOW : ts_ns(&attr->st_atim);
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME) {
+		q.valid |= SFS_SET_MTIME;
+		q.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? SFS_TIME_NOW : ts_ns(&attr->st_mtim);
+	}
+	struct node *n = fi ? (struct node *)(uintptr_t)fi->fh : NULL;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		q.valid |= SFS_SET_SIZE;
+		q.size = (uint64_t)attr->st_size;
+		struct sfs_layout *l = malloc(sizeof(*l));
+		if (!l) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (n) {
+			pthread_mutex_lock(&n->lock);
+			*l = n->layout;
+			pthread_mutex_unlock(&n->lock);
+		} else {
+			rc = get_layout(&q.cred, ino, l);
+		}
+		/* Cut the objects first: a crash in between leaves the old size
+		 * with zeros past the cut, never old data past a new size. */
+		if (!rc && l->count)
+			rc = sfs_fs_punch(FS, l, q.size);
+		free(l);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	rc = sfs_rpc(MDS, SFS_CLTOMD_SETATTR, &q, &r);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		pthread_mutex_lock(&nodes_lock);
+		struct node *m = node_find_locked(ino);
+		if (m) {
+			pthread_mutex_lock(&m->lock);
+			m->size = q.size;
+			if (m->written_end > q.size)
+				m->written_end = q.size;
+			pthread_mutex_unlock(&m->lock);
+		}
+		pthread_mutex_unlock(&nodes_lock);
+	}
+	reply_attr(req, &r.attr);
+}
+
+static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
+		      struct fuse_file_info *fi)
+{
+	struct sfs_create_req q = { .parent = parent, .mode = mode, .rdev = (uint32_t)rdev, .sreq = { 0, 0, -1 } };
+	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+	if (!r) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (strlen(name) > SFS_NAME_MAX) {
+		free(r);
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	if (fi) {
+		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
+	}
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		free(r);
+		return;
+	}
+	if (!fi) {
+		reply_entry(req, &r->attr);
+		free(r);
+		return;
+	}
+	struct node *n = node_get(r->attr.ino, &r->attr, &r->layout);
+	if (!n) {
+		free(r);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = r->attr.ino;
+	e.generation = r->attr.gen;
+	to_stat(&r->attr, &e.attr);
+	e.attr_timeout = attr_to;
+	e.entry_timeout = entry_to;
+	fi->fh = (uintptr_t)n;
+	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		node_put(n); /* the caller was interrupted: no release will come */
+	free(r);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	do_create(req, parent, name, mode, 0, fi);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	do_create(req, parent, name, mode, rdev, NULL);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct sfs_mkdir_req q = { .parent = parent, .mode = mode };
+	struct sfs_attr_rep r;
+	if (strlen(name) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &r.attr);
+}
+
+static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
+{
+	struct sfs_name_req q = { .parent = parent };
+	if (strlen(name) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	fuse_reply_err(req, -sfs_rpc(MDS, op, &q, NULL));
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, SFS_CLTOMD_UNLINK);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, SFS_CLTOMD_RMDIR);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct sfs_rename_req q = { .parent = parent, .newparent = newparent };
+	if (strlen(name) > SFS_NAME_MAX || strlen(newname) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	snprintf(q.newname, sizeof(q.newname), "%s", newname);
+	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
+		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
+	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_RENAME, &q, NULL));
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct sfs_link_req q = { .ino = ino, .newparent = newparent };
+	struct sfs_attr_rep r;
+	if (strlen(newname) > SFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.newname, sizeof(q.newname), "%s", newname);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &r.attr);
+}
+
+static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	struct sfs_symlink_req *q = calloc(1, sizeof(*q));
+	struct sfs_attr_rep r;
+	if (!q) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (strlen(name) > SFS_NAME_MAX || strlen(target) > SFS_PATH_MAX) {
+		free(q);
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	q->parent = parent;
+	cred_of(req, &q->cred);
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	snprintf(q->target, sizeof(q->target), "%s", target);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
+	free(q);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &r.attr);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sfs_ino_req q = { .ino = ino };
+	struct sfs_readlink_rep *r = malloc(sizeof(*r));
+	if (!r) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_READLINK, &q, r);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, r->target);
+	free(r);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sfs_cred_req q;
+	struct sfs_statfs_rep r;
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_STATFS, &q, &r);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct statvfs sv;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = r.bsize;
+	sv.f_frsize = r.bsize;
+	sv.f_blocks = r.blocks;
+	sv.f_bfree = r.bfree;
+	sv.f_bavail = r.bavail;
+	sv.f_files = r.files;
+	sv.f_ffree = r.ffree;
+	sv.f_favail = r.ffree;
+	sv.f_namemax = SFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* ---- files ---- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs_open_req q = { .ino = ino, .flags = (uint32_t)fi->flags };
+	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+	if (!r) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_OPEN, &q, r);
+	if (rc) {
+		free(r);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct node *n = node_get(ino, &r->attr, &r->layout);
+	free(r);
+	if (!n) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)n;
+	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
+	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		node_put(n);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	pthread_mutex_lock(&n->lock);
+	uint64_t known = n->size;
+	struct sfs_layout *l = malloc(sizeof(*l));
+	if (l)
+		*l = n->layout;
+	pthread_mutex_unlock(&n->lock);
+	if (!l) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((uint64_t)off + size > known) {
+		/* Another client may have made the file longer since we opened it. */
+		struct sfs_ino_req q = { .ino = ino };
+		struct sfs_attr_rep r;
+		cred_of(req, &q.cred);
+		if (sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r) == 0) {
+			merge_local(&r.attr);
+			known = r.attr.size;
+		}
+	}
+	if ((uint64_t)off >= known) {
+		free(l);
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if ((uint64_t)off + size > known)
+		size = (size_t)(known - (uint64_t)off);
+	char *buf = malloc(size ? size : 1);
+	int rc = buf ? sfs_fs_read(FS, l, buf, size, (uint64_t)off) : -ENOMEM;
+	free(l);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, buf, size);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct sfs_layout *l = malloc(sizeof(*l));
+	if (!l) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	*l = n->layout;
+	pthread_mutex_unlock(&n->lock);
+	int rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
+	free(l);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	uint64_t end = (uint64_t)off + size;
+	pthread_mutex_lock(&n->lock);
+	if (end > n->written_end)
+		n->written_end = end;
+	if (end > n->size)
+		n->size = end;
+	n->mtime = now_ns();
+	n->dirty = true;
+	pthread_mutex_unlock(&n->lock);
+	fuse_reply_write(req, size);
+}
+
+/* Tell the MDS how far we wrote.  0 or -errno. */
+static int push_size(fuse_req_t req, struct node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	bool dirty = n->dirty;
+	struct sfs_setsize_req q = { .ino = n->ino, .size = n->written_end, .mtime = n->mtime };
+	n->dirty = false;
+	pthread_mutex_unlock(&n->lock);
+	if (!dirty)
+		return 0;
+	struct sfs_attr_rep r;
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
+	if (rc) {
+		pthread_mutex_lock(&n->lock);
+		n->dirty = true;
+		pthread_mutex_unlock(&n->lock);
+	}
+	return rc;
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -push_size(req, (struct node *)(uintptr_t)fi->fh));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct sfs_layout *l = malloc(sizeof(*l));
+	if (!l) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	*l = n->layout;
+	pthread_mutex_unlock(&n->lock);
+	/* Data first, then the size: the MDS commits durably before answering. */
+	int rc = sfs_fs_sync(FS, l);
+	free(l);
+	if (!rc)
+		rc = push_size(req, n);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	pthread_mutex_lock(&n->lock);
+	struct sfs_close_req q = { .ino = ino, .size = n->written_end, .mtime = n->mtime, .has_size = n->dirty };
+	n->dirty = false;
+	pthread_mutex_unlock(&n->lock);
+	cred_of(req, &q.cred);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
+	if (rc)
+		log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
+	node_put(n);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- directories ---- */
+
+struct dirh {
+	pthread_mutex_t lock;
+	uint8_t *bulk;
+	size_t blen;
+	uint32_t count;
+	bool eof, plus;
+	uint64_t from;      /* the cookie this batch was fetched after */
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *d = calloc(1, sizeof(*d));
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	d->from = UINT64_MAX;
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+static int fetch(fuse_req_t req, fuse_ino_t ino, struct dirh *d, uint64_t cookie, bool plus)
+{
+	struct sfs_readdir_req q = { .ino = ino, .cookie = cookie, .maxbytes = 64 * 1024, .plus = plus };
+	struct sfs_readdir_rep r;
+	if (!d->bulk && !(d->bulk = malloc(64 * 1024)))
+		return -ENOMEM;
+	cred_of(req, &q.cred);
+	struct sfs_call call = { .op = SFS_CLTOMD_READDIR, .req = &q, .rep = &r, .bulk_in = d->bulk, .bulk_in_cap = 64 * 1024 };
+	d->from = UINT64_MAX;
+	int rc = sfs_call_run(MDS, &call);
+	if (rc)
+		return rc;
+	d->blen = call.bulk_in_len;
+	d->count = r.count;
+	d->eof = r.eof;
+	d->plus = plus;
+	d->from = cookie;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	char *out = malloc(size);
+	struct sfs_dirent *e = malloc(sizeof(*e));
+	size_t used = 0;
+	int rc = 0;
+	if (!out || !e) {
+		free(out);
+		free(e);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	uint64_t cookie = (uint64_t)off;
+	for (;;) {
+		/* Does the cached batch continue from `cookie`? */
+		bool have = false;
+		if (d->from != UINT64_MAX && d->plus == plus) {
+			if (d->from == cookie) {
+				have = true;
+			} else {
+				size_t pos = 0;
+				for (uint32_t i = 0; i < d->count; i++) {
+					if (sfs_dirent_decode(e, plus, d->bulk, d->blen, &pos))
+						break;
+					if (e->cookie == cookie) {
+						have = true;
+						break;
+					}
+				}
+			}
+		}
+		if (!have && (rc = fetch(req, ino, d, cookie, plus)))
+			break;
+		size_t pos = 0;
+		uint32_t i;
+		bool full = false, any = false;
+		for (i = 0; i < d->count; i++) {
+			if (sfs_dirent_decode(e, plus, d->bulk, d->blen, &pos)) {
+				rc = -EIO;
+				break;
+			}
+			if (e->cookie <= cookie && cookie != 0)
+				continue;
+			size_t need;
+			if (plus) {
+				struct fuse_entry_param ep;
+				memset(&ep, 0, sizeof(ep));
+				bool dot = !strcmp(e->name, ".") || !strcmp(e->name, "..");
+				to_stat(&e->attr, &ep.attr);
+				ep.ino = dot ? 0 : e->ino;
+				ep.attr.st_ino = e->ino;
+				ep.generation = e->attr.gen;
+				ep.attr_timeout = attr_to;
+				ep.entry_timeout = entry_to;
+				need = fuse_add_direntry_plus(req, out + used, size - used, e->name, &ep, (off_t)e->cookie);
+			} else {
+				struct stat st = { .st_ino = e->ino, .st_mode = e->mode };
+				need = fuse_add_direntry(req, out + used, size - used, e->name, &st, (off_t)e->cookie);
+			}
+			if (need > size - used) {
+				full = true;
+				break;
+			}
+			used += need;
+			cookie = e->cookie;
+			any = true;
+		}
+		if (rc || full || d->eof)
+			break;
+		if (!any && i == d->count && d->count == 0)
+			break;
+		/* Batch used up: fetch the next one after `cookie`. */
+		if ((rc = fetch(req, ino, d, cookie, plus)))
+			break;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (rc && !used)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, out, used);
+	free(out);
+	free(e);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	free(d->bulk);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- extended attributes, and the layout interface of `sfs` ---- */
+
+#define XA_LAYOUT "user.sfs.layout"
+#define XA_OSTS "user.sfs.osts"
+#define XA_MDS "user.sfs.mds"
+
+static char mds_spec[512];
+
+static void reply_xattr_text(fuse_req_t req, const char *text, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, text, len);
+}
+
+static int layout_text(struct sfs_cred *c, uint64_t ino, char *out, size_t cap, size_t *len)
+{
+	struct sfs_ino_req q = { .cred = *c, .ino = ino };
+	struct sfs_getlayout_rep *r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETLAYOUT, &q, r);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	int n;
+	if (r->layout.count) {
+		n = snprintf(out, cap, "stripe_count=%u stripe_size=%u gen=%" PRIu64 "\n", r->layout.count,
+			     r->layout.stripe_size, r->layout.gen);
+		for (uint32_t i = 0; i < r->layout.count && n > 0 && (size_t)n < cap; i++)
+			n += snprintf(out + n, cap - (size_t)n, "%u %u %" PRIu64 "\n", i, r->layout.stripes[i].ost,
+				      r->layout.stripes[i].objid);
+	} else {
+		n = snprintf(out, cap, "stripe_count=%d stripe_size=%u stripe_offset=%d\n", r->sreq.count,
+			     r->sreq.size, r->sreq.start);
+	}
+	free(r);
+	if (n < 0 || (size_t)n >= cap)
+		return -ERANGE;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int osts_text(char *out, size_t cap, size_t *len)
+{
+	struct sfs_ostinfo *v;
+	uint32_t n;
+	int rc = sfs_fs_ostlist(FS, &v, &n);
+	if (rc)
+		return rc;
+	size_t pos = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int k = snprintf(out + pos, cap - pos, "%u %s %s:%u %" PRIu64 " %" PRIu64 " %s\n", v[i].ost, v[i].uuid,
+				 v[i].addr, v[i].port, v[i].total, v[i].free, v[i].up ? "up" : "down");
+		if (k < 0 || (size_t)k >= cap - pos) {
+			free(v);
+			return -ERANGE;
+		}
+		pos += (size_t)k;
+	}
+	free(v);
+	*len = pos;
+	return 0;
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct sfs_xattr_req q = { .ino = ino };
+	cred_of(req, &q.cred);
+	if (!strcmp(name, XA_LAYOUT) || !strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS)) {
+		char *text = malloc(64 * 1024);
+		size_t len = 0;
+		int rc;
+		if (!text) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (!strcmp(name, XA_LAYOUT))
+			rc = layout_text(&q.cred, ino, text, 64 * 1024, &len);
+		else if (!strcmp(name, XA_OSTS))
+			rc = osts_text(text, 64 * 1024, &len);
+		else {
+			len = (size_t)snprintf(text, 64 * 1024, "%s\n", mds_spec);
+			rc = 0;
+		}
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			reply_xattr_text(req, text, len, size);
+		free(text);
+		return;
+	}
+	if (strlen(name) > SFS_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	uint8_t *buf = malloc(SFS_XATTR_SIZE_MAX);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	struct sfs_call call = { .op = SFS_CLTOMD_GETXATTR, .req = &q, .bulk_in = buf, .bulk_in_cap = SFS_XATTR_SIZE_MAX };
+	int rc = sfs_call_run(MDS, &call);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_xattr_text(req, (const char *)buf, call.bulk_in_len, size);
+	free(buf);
+}
+
+/* "stripe_count=N stripe_size=S stripe_offset=I" (any subset) -> sreq */
+static int parse_sreq(const char *v, size_t len, struct sfs_sreq *s)
+{
+	char text[256];
+	if (len >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, v, len);
+	text[len] = 0;
+	s->count = 0;
+	s->size = 0;
+	s->start = -1;
+	char *save = NULL;
+	for (char *t = strtok_r(text, " \n\t,", &save); t; t = strtok_r(NULL, " \n\t,", &save)) {
+		char *eq = strchr(t, '=');
+		int64_t n;
+		if (!eq)
+			return -EINVAL;
+		*eq = 0;
+		if (!strcmp(t, "stripe_size")) {
+			if (cfg_parse_size(eq + 1, &n) || (n && (n < SFS_MIN_STRIPE_SIZE || n > SFS_MAX_STRIPE_SIZE || n % SFS_MIN_STRIPE_SIZE)))
+				return -EINVAL;
+			s->size = (uint32_t)n;
+		} else if (!strcmp(t, "stripe_count")) {
+			if (cfg_parse_int(eq + 1, &n) || n < -1 || n > SFS_MAX_STRIPES)
+				return -EINVAL;
+			s->count = (int32_t)n;
+		} else if (!strcmp(t, "stripe_offset")) {
+			if (cfg_parse_int(eq + 1, &n) || n < -1 || n > 65535)
+				return -EINVAL;
+			s->start = (int32_t)n;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	if (!strcmp(name, XA_LAYOUT)) {
+		struct sfs_setlayout_req q = { .ino = ino };
+		struct sfs_layout_rep *r = malloc(sizeof(*r));
+		cred_of(req, &q.cred);
+		int rc = r ? parse_sreq(value, size, &q.sreq) : -ENOMEM;
+		if (!rc)
+			rc = sfs_rpc(MDS, SFS_CLTOMD_SETLAYOUT, &q, r);
+		if (!rc) {
+			/* An open handle of ours must write to the new objects. */
+			pthread_mutex_lock(&nodes_lock);
+			struct node *n = node_find_locked(ino);
+			if (n) {
+				pthread_mutex_lock(&n->lock);
+				n->layout = r->layout;
+				pthread_mutex_unlock(&n->lock);
+			}
+			pthread_mutex_unlock(&nodes_lock);
+		}
+		free(r);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (!strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	struct sfs_xattr_req q = { .ino = ino };
+	if (strlen(name) > SFS_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (size > SFS_XATTR_SIZE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	q.flags = ((flags & XATTR_CREATE) ? SFS_XATTR_CREATE : 0) | ((flags & XATTR_REPLACE) ? SFS_XATTR_REPLACE : 0);
+	struct sfs_call call = { .op = SFS_CLTOMD_SETXATTR, .req = &q, .bulk_out = value, .bulk_out_len = size };
+	fuse_reply_err(req, -sfs_call_run(MDS, &call));
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct sfs_ino_req q = { .ino = ino };
+	uint8_t *buf = malloc(SFS_XATTR_SIZE_MAX);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	cred_of(req, &q.cred);
+	struct sfs_call call = { .op = SFS_CLTOMD_LISTXATTR, .req = &q, .bulk_in = buf, .bulk_in_cap = SFS_XATTR_SIZE_MAX };
+	int rc = sfs_call_run(MDS, &call);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_xattr_text(req, (const char *)buf, call.bulk_in_len, size);
+	free(buf);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct sfs_xattr_req q = { .ino = ino };
+	if (strlen(name) > SFS_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	cred_of(req, &q.cred);
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_REMOVEXATTR, &q, NULL));
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = SFS_MAX_IO;
+	if (conn->max_readahead > SFS_MAX_IO || conn->max_readahead == 0)
+		conn->max_readahead = SFS_MAX_IO;
+	/* O_TRUNC arrives as a SETATTR (so objects are punched), and the kernel
+	 * clears set-id bits itself with a SETATTR. */
+	conn->want &= ~(unsigned)(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV);
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+};
+
+/* ---- recovery: after the MDS restarts, tell it which files we hold open ---- */
+
+static volatile int stopping;
+
+static void *recovery_main(void *arg)
+{
+	uint64_t seen = sfs_conn_generation(MDS);
+	while (!stopping) {
+		struct timespec ts = { 0, 200 * 1000000 };
+		nanosleep(&ts, NULL);
+		uint64_t g = sfs_conn_generation(MDS);
+		if (g == seen)
+			continue;
+		seen = g;
+		uint64_t inos[256];
+		int n = 0;
+		pthread_mutex_lock(&nodes_lock);
+		for (int b = 0; b < NODE_BUCKETS; b++)
+			for (struct node *p = nodes[b]; p; p = p->next)
+				for (int k = 0; k < p->refs && n < 256; k++)
+					inos[n++] = p->ino;
+		pthread_mutex_unlock(&nodes_lock);
+		for (int i = 0; i < n; i++) {
+			struct sfs_open_req q = { .ino = inos[i], .flags = SFS_OPEN_REOPEN };
+			struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+			if (r && sfs_rpc(MDS, SFS_CLTOMD_OPEN, &q, r))
+				log_warn("cannot re-register open inode %" PRIu64 " with the restarted MDS", inos[i]);
+			free(r);
+		}
+		if (n)
+			log_info("re-registered %d open file handle(s) with the MDS", n);
+	}
+	return NULL;
+}
+
+/* ---- main ---- */
+
+static struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
+
+static void add_option(const char *opt)
+{
+	char *err = NULL;
+	const char *eq = strchr(opt, '=');
+	char key[128];
+	size_t klen = eq ? (size_t)(eq - opt) : strlen(opt);
+	if (klen < sizeof(key)) {
+		memcpy(key, opt, klen);
+		key[klen] = 0;
+		int rc = cfg_set(&mount_prog, &O, key, eq ? eq + 1 : "true", &err);
+		free(err);
+		if (rc == 0)
+			return;
+		if (rc != -ENOENT)
+			die("bad mount option '%s'", opt);
+	}
+	/* Options of mount(8) that mean nothing to FUSE. */
+	if (!strcmp(opt, "rw") || !strcmp(opt, "defaults") || !strcmp(opt, "_netdev") || !strcmp(opt, "auto") ||
+	    !strcmp(opt, "noauto") || !strcmp(opt, "user") || !strcmp(opt, "nouser"))
+		return;
+	fuse_opt_add_arg(&fargs, "-o");
+	fuse_opt_add_arg(&fargs, opt);
+}
+
+int main(int argc, char **argv)
+{
+	err_set_progname("sfs-mount");
+	int idx = cfg_parse_args(&mount_prog, &O, argc, argv);
+	/* mount(8) puts -o after the positionals: accept options anywhere. */
+	char *pos[2];
+	int npos = 0;
+	char *optstr = O.options ? strdup(O.options) : NULL;
+	for (int i = idx; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+			size_t a = optstr ? strlen(optstr) : 0, b = strlen(argv[i + 1]);
+			char *s = malloc(a + b + 2);
+			snprintf(s, a + b + 2, "%s%s%s", optstr ? optstr : "", optstr ? "," : "", argv[i + 1]);
+			free(optstr);
+			optstr = s;
+			i++;
+		} else if (!strcmp(argv[i], "-f")) {
+			O.foreground = true;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			die("unexpected argument '%s'; see sfs-mount --help", argv[i]);
+		}
+	}
+	if (npos != 2)
+		die("expected HOST[:PORT]:/FSNAME and MOUNTPOINT; see sfs-mount --help");
+	fuse_opt_add_arg(&fargs, "sfs-mount");
+	if (optstr) {
+		char *save = NULL;
+		for (char *t = strtok_r(optstr, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			add_option(t);
+	}
+	int lvl = log_level_parse(O.log_level);
+	if (lvl < 0)
+		die("unknown log level '%s'; use error, warn, info or debug", O.log_level);
+	log_init("sfs-mount", (enum log_level)lvl);
+
+	/* HOST[:PORT]:/FSNAME */
+	char *spec = pos[0], *mnt = pos[1];
+	char *colon_slash = strstr(spec, ":/");
+	if (!colon_slash)
+		die("bad source '%s'; expected HOST[:PORT]:/FSNAME", spec);
+	*colon_slash = 0;
+	const char *want_fs = colon_slash + 2;
+	char *host = NULL;
+	int port = 0;
+	if (net_split_hostport(spec, &host, &port, SFS_DEFAULT_PORT))
+		die("bad server '%s'; expected HOST[:PORT]", spec);
+	snprintf(mds_spec, sizeof(mds_spec), "%s:%d:/%s", host, port, want_fs);
+	attr_to = (double)O.attr_timeout_ms / 1000.0;
+	entry_to = (double)O.entry_timeout_ms / 1000.0;
+
+	/* Daemonise before any thread exists; the parent waits for the
+	 * child's verdict so that `mount` reports errors and returns only
+	 * once the file system is usable. */
+	int pipefd[2] = { -1, -1 };
+	if (!O.foreground) {
+		if (pipe(pipefd))
+			die("cannot make a pipe: %s", strerror(errno));
+		pid_t pid = fork();
+		if (pid < 0)
+			die("cannot fork: %s", strerror(errno));
+		if (pid > 0) {
+			char c = 1;
+			close(pipefd[1]);
+			if (read(pipefd[0], &c, 1) != 1)
+				c = 1;
+			_exit(c);
+		}
+		close(pipefd[0]);
+		setsid();
+	}
+	if (O.log_file && log_open_file(O.log_file))
+		die("cannot open log file '%s'", O.log_file);
+
+	char errbuf[512];
+	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = O.munge_socket,
+				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT };
+	FS = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
+	if (!FS)
+		die("cannot mount '%s:%d:/%s': %s", host, port, want_fs, errbuf);
+	if (strcmp(sfs_fs_name(FS), want_fs))
+		die("the server at '%s:%d' serves file system '%s', not '%s'", host, port, sfs_fs_name(FS), want_fs);
+
+	char fsopt[600];
+	snprintf(fsopt, sizeof(fsopt), "fsname=%s,subtype=sfs,default_permissions%s", mds_spec,
+		 getuid() == 0 ? ",allow_other" : "");
+	fuse_opt_add_arg(&fargs, "-o");
+	fuse_opt_add_arg(&fargs, fsopt);
+	if (O.fuse_debug)
+		fuse_opt_add_arg(&fargs, "-d");
+	struct fuse_session *se = fuse_session_new(&fargs, &ops, sizeof(ops), NULL);
+	if (!se)
+		die("cannot start a FUSE session; see the message above");
+	if (fuse_set_signal_handlers(se))
+		die("cannot install signal handlers");
+	if (fuse_session_mount(se, mnt))
+		die("cannot mount on '%s'; does it exist, and is FUSE available (/dev/fuse)?", mnt);
+	log_info("mounted '%s' on '%s'", mds_spec, mnt);
+	if (O.pid_file && util_write_pidfile(O.pid_file))
+		log_warn("cannot write pid file '%s'", O.pid_file);
+	pthread_t rt;
+	pthread_create(&rt, NULL, recovery_main, NULL);
+	if (!O.foreground) {
+		char c = 0;
+		if (write(pipefd[1], &c, 1) != 1)
+			log_warn("cannot tell the parent process that the mount is ready");
+		close(pipefd[1]);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			if (!O.log_file)
+				dup2(nul, 2);
+			close(nul);
+		}
+	}
+	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = (unsigned)O.threads };
+	int rc = fuse_session_loop_mt(se, &lc);
+	stopping = 1;
+	pthread_join(rt, NULL);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	sfs_fs_close(FS);
+	fuse_opt_free_args(&fargs);
+	free(host);
+	free(optstr);
+	cfg_release(&mount_prog, &O);
+	return rc ? 1 : 0;
+}

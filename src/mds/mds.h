@@ -1,0 +1,147 @@
+/*
+ * mds.h: what the parts of sfs-mds share: the server state, the LMDB
+ * databases, the inode record, and the operation handlers.
+ *
+ * Threads: one per connection reads requests and answers read-only ones
+ * itself (LMDB readers never block); changes go to one committer thread that
+ * applies every queued request in one write transaction (each in a nested
+ * transaction, so one failure undoes only itself), commits once (group
+ * commit: one fsync for the batch) and only then answers them.  `lock`
+ * guards the in-memory state (OST table, open files, sessions).
+ */
+#ifndef STRATUS_MDS_H
+#define STRATUS_MDS_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/sfs_proto.h"
+#include "proto/sfs_wire.h"
+
+#define MDS_MAX_OSTS 256
+
+struct mds_opts {
+	char *dir;
+	char *listen;
+	int64_t port;
+	char *port_file;
+	char *munge_socket;
+	char *fsname;
+	int64_t stripe_count;
+	int64_t stripe_size;
+	char *log_file;
+	char *log_level;
+	char *pid_file;
+	int64_t map_size;
+	int64_t recovery_ms;
+	int64_t ost_timeout_ms;
+	int64_t reply_ttl_ms;
+	char *root_squash;
+	char *nosquash_nets;
+	int64_t qos_threshold;
+};
+
+struct mds_ost {
+	bool registered;
+	char uuid[SFS_FSNAME_MAX + 1];
+	char addr[SFS_ADDR_MAX + 1];
+	uint32_t port;
+	uint64_t total, free;
+	int64_t last_seen_ms;
+};
+
+struct open_ent {
+	uint64_t client, ino;
+	uint32_t count;
+	struct open_ent *next;
+};
+
+struct session {
+	uint64_t client;
+	int nconns;
+	int64_t gone_ms;
+	struct session *next;
+};
+
+#define OPEN_BUCKETS 4096
+
+struct mds {
+	struct mds_opts o;
+	MDB_env *env;
+	MDB_dbi db_inode, db_dirent, db_dirseq, db_xattr, db_ost, db_destroy, db_orphan, db_reply, db_meta;
+	uint64_t next_ino, next_objid, next_dseq;
+
+	pthread_mutex_t lock;
+	struct mds_ost osts[MDS_MAX_OSTS];
+	uint32_t nost;
+	uint32_t rr;
+	struct open_ent *opens[OPEN_BUCKETS];
+	struct session *sessions;
+	int64_t started_ms;
+	uint32_t squash_uid, squash_gid;
+	bool squash;
+};
+
+/* The inode record (db_inode value), packed field by field (see on-disk-format.md). */
+struct mds_inode {
+	struct sfs_attr a;
+	uint64_t parent;           /* directories: where ".." points */
+	uint64_t next_seq;         /* directories: next readdir cookie */
+	struct sfs_sreq dflt;      /* directories: default layout for new files */
+	struct sfs_layout layout;  /* regular files */
+	char target[SFS_PATH_MAX + 1]; /* symlinks */
+};
+
+/* One transaction as the handlers see it. */
+struct mtx {
+	struct mds *m;
+	MDB_txn *t;
+	int64_t now;       /* ns since the epoch, one clock reading per request */
+	bool dirty;        /* the request changed the database */
+};
+
+/* What a handler gets and gives. */
+struct mreq {
+	const struct sfs_peer *peer;
+	uint16_t op;
+	union sfs_msg *in;
+	union sfs_msg *out;
+	const uint8_t *bulk;
+	size_t blen;
+	uint8_t *rbulk;     /* room for the reply's bulk (rbulk_cap bytes) */
+	size_t rbulk_cap, rblen;
+};
+
+/* mds_db.c */
+int mds_db_open(struct mds *m);
+void mds_db_close(struct mds *m);
+int inode_get(struct mtx *x, uint64_t ino, struct mds_inode *i);
+int inode_put(struct mtx *x, const struct mds_inode *i);
+
+/* mds_ops.c: each handler returns 0 or -errno; out/rbulk filled on 0. */
+int mds_handle(struct mtx *x, struct mreq *r);
+/* Effective credential of a request: the MUNGE identity rules, root squash. */
+void mds_fix_cred(struct mds *m, const struct sfs_peer *peer, struct sfs_cred *c);
+/* Housekeeping run by the committer. */
+int mds_destroy_orphans(struct mtx *x, bool all_unopened);
+int mds_prune_replies(struct mtx *x, int64_t older_than_ms);
+void mds_drop_client_opens(struct mds *m, uint64_t client);
+int mds_release_orphan_if_unused(struct mtx *x, uint64_t ino);
+
+/* keys */
+static inline void key_u64(uint8_t *k, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		k[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+static inline uint64_t get_u64(const uint8_t *k)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | k[i];
+	return v;
+}
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * sfs-oss: the StratusFS object storage server.
+ *
+ * Serves one or more OSTs.  An OST is a directory on local disk holding one
+ * plain file per object (O/<low byte of id>/<id in hex>); reads and writes
+ * are pread/pwrite, durability is fdatasync when the client asks.  Each OST
+ * registers with the MDS at start and then heartbeats every second with its
+ * free space; the heartbeat's answer lists objects to destroy (files that
+ * were removed), so the MDS never has to call us.
+ *
+ * One thread per client connection, requests answered in order on it;
+ * clients open several connections for parallelism.  A peer that sends a
+ * malformed frame is dropped with a log line; everyone else carries on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/util.h"
+#include "libsfs/sfs_conn.h"
+#include "proto/sfs_proto.h"
+#include "proto/sfs_wire.h"
+
+struct oss_opts {
+	char *dir;
+	char *mds;
+	char *listen;
+	char *advertise;
+	int64_t port;
+	char *port_file;
+	char *munge_socket;
+	int64_t bandwidth;
+	char *log_file;
+	char *log_level;
+	char *pid_file;
+	int64_t heartbeat_ms;
+};
+
+static const struct cfg_opt oss_table[] = {
+	CFG_STR("dir", 'd', struct oss_opts, dir, NULL, "OST directory, or several separated by commas (required)"),
+	CFG_STR("mds", 'm', struct oss_opts, mds, NULL, "metadata server as HOST[:PORT] (required)"),
+	CFG_STR("listen", 'l', struct oss_opts, listen, "127.0.0.1", "address to listen on"),
+	CFG_STR("advertise", 0, struct oss_opts, advertise, NULL, "address clients should use (default: the listen address)"),
+	CFG_INT("port", 'p', struct oss_opts, port, "0", 0, 65535, "TCP port (0: any free port)"),
+	CFG_STR("port-file", 0, struct oss_opts, port_file, NULL, "write the bound port here once listening"),
+	CFG_STR("munge-socket", 0, struct oss_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
+	CFG_SIZE("bandwidth", 'b', struct oss_opts, bandwidth, "0", 0, INT64_MAX, "cap on data bytes per second, reads and writes together (0: none)"),
+	CFG_STR("log-file", 0, struct oss_opts, log_file, NULL, "log here instead of stderr"),
+	CFG_STR("log-level", 0, struct oss_opts, log_level, "info", "error, warn, info or debug"),
+	CFG_STR("pid-file", 0, struct oss_opts, pid_file, NULL, "write the process id here"),
+	CFG_DURATION("heartbeat", 0, struct oss_opts, heartbeat_ms, "1s", 100, 60000, "how often to report to the MDS"),
+	CFG_END
+};
+
+static const struct cfg_program oss_prog = {
+	"sfs-oss", "[options]",
+	"StratusFS object storage server: serves OSTs (directories of object files) to clients "
+	"and registers them with the metadata server.",
+	oss_table
+};
+
+#define MAX_OSTS 16
+
+struct ost {
+	char *path;
+	char uuid[SFS_FSNAME_MAX + 1];
+	uint32_t index;        /* assigned by the MDS; SFS_NO_OST until registered */
+	int subdir_fd[256];
+	uint64_t acked;        /* highest destroy seq done */
+};
+
+static struct oss_opts opts;
+static struct ost osts[MAX_OSTS];
+static int nosts;
+static char fsname[SFS_FSNAME_MAX + 1] = "sfs";
+static int advertised_port;
+static pthread_mutex_t ost_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- bandwidth cap: one token bucket for the whole server ---- */
+static pthread_mutex_t bw_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t bw_next_ns;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Take n bytes of the budget: sleep until the transfer's slot has passed. */
+static void throttle(size_t n)
+{
+	if (opts.bandwidth <= 0 || !n)
+		return;
+	int64_t cost = (int64_t)((double)n * 1e9 / (double)opts.bandwidth);
+	pthread_mutex_lock(&bw_lock);
+	int64_t now = mono_ns();
+	if (bw_next_ns < now)
+		bw_next_ns = now;
+	bw_next_ns += cost;
+	int64_t until = bw_next_ns;
+	pthread_mutex_unlock(&bw_lock);
+	int64_t wait = until - mono_ns();
+	if (wait > 0) {
+		struct timespec ts = { wait / 1000000000, wait % 1000000000 };
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+}
+
+/* ---- OSTs ---- */
+
+static struct ost *find_ost(uint32_t index)
+{
+	for (int i = 0; i < nosts; i++)
+		if (osts[i].index == index)
+			return &osts[i];
+	return NULL;
+}
+
+static void obj_name(uint64_t objid, char *out, size_t len)
+{
+	snprintf(out, len, "%016" PRIx64, objid);
+}
+
+static int ost_open(struct ost *o)
+{
+	int rc = util_mkdirs(o->path, 0755);
+	if (rc)
+		return error("cannot create OST directory '%s': %s", o->path, strerror(-rc));
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/ost_uuid", o->path);
+	char *text = NULL;
+	size_t len = 0;
+	rc = util_read_file(p, 256, &text, &len);
+	if (rc == -ENOENT) {
+		uint64_t a = sfs_random_id(), b = sfs_random_id();
+		char u[40];
+		int n = snprintf(u, sizeof(u), "%016" PRIx64 "%016" PRIx64 "\n", a, b);
+		rc = util_write_file_atomic(p, u, (size_t)n, 0644);
+		if (rc)
+			return error("cannot write '%s': %s", p, strerror(-rc));
+		rc = util_read_file(p, 256, &text, &len);
+	}
+	if (rc)
+		return error("cannot read '%s': %s", p, strerror(-rc));
+	text[strcspn(text, "\n")] = 0;
+	snprintf(o->uuid, sizeof(o->uuid), "%s", text);
+	free(text);
+	snprintf(p, sizeof(p), "%s/O", o->path);
+	mkdir(p, 0755);
+	for (int i = 0; i < 256; i++) {
+		snprintf(p, sizeof(p), "%s/O/%02x", o->path, i);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			return error("cannot create '%s': %s", p, strerror(errno));
+		o->subdir_fd[i] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (o->subdir_fd[i] < 0)
+			return error("cannot open '%s': %s", p, strerror(errno));
+	}
+	o->index = SFS_NO_OST;
+	return 0;
+}
+
+static int ost_statfs(struct ost *o, uint64_t *total, uint64_t *avail)
+{
+	struct statvfs sv;
+	if (statvfs(o->path, &sv))
+		return -errno;
+	*total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+static int obj_open(struct ost *o, uint64_t objid, int flags)
+{
+	char name[32];
+	obj_name(objid, name, sizeof(name));
+	int fd = openat(o->subdir_fd[objid & 0xff], name, flags | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+/* ---- request handlers: each returns 0 or -errno ---- */
+
+struct conn {
+	int fd;
+	struct sfs_peer peer;
+	uint8_t *bulk;       /* SFS_MAX_BULK bytes, for data in and out */
+};
+
+static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t blen, struct sfs_obj_write_rep *r)
+{
+	struct ost *o = find_ost(q->ost);
+	if (!o)
+		return -ESTALE;
+	if (q->offset > (1ULL << 60))
+		return -EFBIG;
+	int fd = obj_open(o, q->objid, O_WRONLY | O_CREAT);
+	if (fd < 0)
+		return fd;
+	throttle(blen);
+	size_t done = 0;
+	int rc = 0;
+	while (done < blen) {
+		ssize_t n = pwrite(fd, c->bulk + done, blen - done, (off_t)(q->offset + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!rc && q->sync && fdatasync(fd))
+		rc = -errno;
+	close(fd);
+	if (rc)
+		return rc;
+	r->written = (uint32_t)done;
+	return 0;
+}
+
+static int do_read(struct conn *c, const struct sfs_obj_read_req *q, struct sfs_count_rep *r)
+{
+	struct ost *o = find_ost(q->ost);
+	if (!o)
+		return -ESTALE;
+	if (q->len > SFS_MAX_IO)
+		return -EINVAL;
+	r->count = 0;
+	int fd = obj_open(o, q->objid, O_RDONLY);
+	if (fd == -ENOENT)
+		return 0; /* never written: a hole */
+	if (fd < 0)
+		return fd;
+	size_t done = 0;
+	int rc = 0;
+	while (done < q->len) {
+		ssize_t n = pread(fd, c->bulk + done, q->len - done, (off_t)(q->offset + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	throttle(done);
+	r->count = (uint32_t)done;
+	return rc;
+}
+
+static int do_punch(const struct sfs_obj_punch_req *q)
+{
+	struct ost *o = find_ost(q->ost);
+	if (!o)
+		return -ESTALE;
+	int fd = obj_open(o, q->objid, O_WRONLY);
+	if (fd == -ENOENT)
+		return 0; /* a missing object reads as zeros at any size */
+	if (fd < 0)
+		return fd;
+	int rc = ftruncate(fd, (off_t)q->size) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static int do_sync(const struct sfs_obj_req *q)
+{
+	struct ost *o = find_ost(q->ost);
+	if (!o)
+		return -ESTALE;
+	int fd = obj_open(o, q->objid, O_RDONLY);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	int rc = fdatasync(fd) ? -errno : 0;
+	close(fd);
+	/* The object may be new: make its directory entry durable too. */
+	if (!rc && fsync(o->subdir_fd[q->objid & 0xff]))
+		rc = -errno;
+	return rc;
+}
+
+static int obj_destroy(struct ost *o, uint64_t objid)
+{
+	char name[32];
+	obj_name(objid, name, sizeof(name));
+	if (unlinkat(o->subdir_fd[objid & 0xff], name, 0) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int do_stat(const struct sfs_obj_req *q, struct sfs_obj_stat_rep *r)
+{
+	struct ost *o = find_ost(q->ost);
+	if (!o)
+		return -ESTALE;
+	char name[32];
+	struct stat st;
+	obj_name(q->objid, name, sizeof(name));
+	if (fstatat(o->subdir_fd[q->objid & 0xff], name, &st, 0)) {
+		if (errno == ENOENT)
+			return 0;
+		return -errno;
+	}
+	r->size = (uint64_t)st.st_size;
+	r->blocks = (uint64_t)st.st_blocks;
+	return 0;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	union sfs_msg *in = malloc(sizeof(*in)), *out = malloc(sizeof(*out));
+	uint8_t p[SFS_MAX_PAYLOAD];
+	c->bulk = malloc(SFS_MAX_BULK);
+	if (!in || !out || !c->bulk)
+		goto done;
+	if (sfs_serve_hello(c->fd, opts.munge_socket, fsname, 0, &c->peer))
+		goto done;
+	log_debug("'%s' connected (uid %u)", c->peer.name, c->peer.uid);
+	for (;;) {
+		struct sfs_hdr h;
+		int rc = sfs_recv_hdr(c->fd, &h);
+		if (rc == -EPIPE)
+			break;
+		if (rc) {
+			log_warn("dropping '%s': %s", c->peer.name,
+				 rc == -EPROTO ? "malformed frame header" : strerror(-rc));
+			break;
+		}
+		if ((h.flags & SFS_FLAG_REPLY) || h.op < SFS_CLTOOS_WRITE || h.op > SFS_CLTOOS_STATFS) {
+			log_warn("dropping '%s': unexpected %s %s", c->peer.name, sfs_op_name(h.op),
+				 (h.flags & SFS_FLAG_REPLY) ? "reply" : "request");
+			break;
+		}
+		if ((rc = net_read_full(c->fd, p, h.plen)) || (h.blen && (rc = net_read_full(c->fd, c->bulk, h.blen))))
+			break;
+		if (sfs_decode(h.op, false, p, h.plen, in)) {
+			log_warn("dropping '%s': malformed %s request", c->peer.name, sfs_op_name(h.op));
+			break;
+		}
+		memset(out, 0, sizeof(*out));
+		const void *rbulk = NULL;
+		size_t rblen = 0;
+		switch (h.op) {
+		case SFS_CLTOOS_WRITE:
+			rc = do_write(c, &in->obj_write_req, h.blen, &out->obj_write_rep);
+			break;
+		case SFS_CLTOOS_READ:
+			rc = do_read(c, &in->obj_read_req, &out->count_rep);
+			rbulk = c->bulk;
+			rblen = out->count_rep.count;
+			break;
+		case SFS_CLTOOS_PUNCH:
+			rc = do_punch(&in->obj_punch_req);
+			break;
+		case SFS_CLTOOS_SYNC:
+			rc = do_sync(&in->obj_req);
+			break;
+		case SFS_CLTOOS_DESTROY: {
+			struct ost *o = find_ost(in->obj_req.ost);
+			rc = o ? obj_destroy(o, in->obj_req.objid) : -ESTALE;
+			break;
+		}
+		case SFS_CLTOOS_STAT:
+			rc = do_stat(&in->obj_req, &out->obj_stat_rep);
+			break;
+		case SFS_CLTOOS_STATFS: {
+			struct ost *o = find_ost(in->ost_req.ost);
+			rc = o ? ost_statfs(o, &out->ost_statfs_rep.total, &out->ost_statfs_rep.free) : -ESTALE;
+			break;
+		}
+		default:
+			rc = -ENOSYS;
+		}
+		if (rc && rc != -ENOENT && rc != -ESTALE)
+			log_warn("%s for '%s' failed: %s", sfs_op_name(h.op), c->peer.name, strerror(-rc));
+		if (sfs_send_msg(c->fd, h.op, true, h.reqid, sfs_status_from_errno(rc), out, rbulk, rblen))
+			break;
+	}
+done:
+	close(c->fd);
+	free(c->bulk);
+	free(in);
+	free(out);
+	free(c);
+	return NULL;
+}
+
+/* ---- the link to the MDS: register, heartbeat, destroy ---- */
+
+static char *mds_host;
+static int mds_port;
+static struct sfs_conn *mds;
+static const char *adv_addr;
+
+static int ost_register(struct ost *o)
+{
+	struct sfs_register_req q = { .port = (uint32_t)advertised_port };
+	struct sfs_register_rep r;
+	snprintf(q.uuid, sizeof(q.uuid), "%s", o->uuid);
+	snprintf(q.addr, sizeof(q.addr), "%s", adv_addr);
+	ost_statfs(o, &q.total, &q.free);
+	int rc = sfs_rpc(mds, SFS_OSTOMD_REGISTER, &q, &r);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ost_lock);
+	if (o->index != r.ost)
+		log_info("OST '%s' (%s) is index %u", o->path, o->uuid, r.ost);
+	o->index = r.ost;
+	pthread_mutex_unlock(&ost_lock);
+	return 0;
+}
+
+static void heartbeat(struct ost *o)
+{
+	struct sfs_heartbeat_req q = { .ost = o->index, .ack = o->acked };
+	struct sfs_count_rep r;
+	ost_statfs(o, &q.total, &q.free);
+	uint8_t *bulk = malloc(64 * 1024);
+	if (!bulk)
+		return;
+	struct sfs_call call = { .op = SFS_OSTOMD_HEARTBEAT, .req = &q, .rep = &r,
+				 .bulk_in = bulk, .bulk_in_cap = 64 * 1024 };
+	int rc = sfs_call_run(mds, &call);
+	if (rc) {
+		if (rc == -ESTALE) /* the MDS forgot us (new file system?): register again */
+			o->index = SFS_NO_OST;
+		free(bulk);
+		return;
+	}
+	size_t pos = 0;
+	for (uint32_t i = 0; i < r.count; i++) {
+		struct sfs_destroy_item d;
+		if (sfs_destroy_decode(&d, bulk, call.bulk_in_len, &pos)) {
+			log_warn("malformed destroy list from the MDS; ignoring it");
+			break;
+		}
+		if (obj_destroy(o, d.objid) == 0 && d.seq > o->acked)
+			o->acked = d.seq;
+	}
+	free(bulk);
+}
+
+static volatile sig_atomic_t stopping;
+
+static void *mds_main(void *arg)
+{
+	uint64_t gen = 0;
+	while (!stopping) {
+		uint64_t g = sfs_conn_generation(mds);
+		for (int i = 0; i < nosts; i++) {
+			/* After an MDS restart, register again: it may have lost our address. */
+			if (osts[i].index == SFS_NO_OST || g != gen) {
+				if (ost_register(&osts[i]))
+					continue;
+			}
+			heartbeat(&osts[i]);
+		}
+		gen = g;
+		struct timespec ts = { opts.heartbeat_ms / 1000, (opts.heartbeat_ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	stopping = 1;
+}
+
+int main(int argc, char **argv)
+{
+	err_set_progname("sfs-oss");
+	int idx = cfg_parse_args(&oss_prog, &opts, argc, argv);
+	if (idx != argc)
+		die("unexpected argument '%s'; see sfs-oss --help", argv[idx]);
+	int lvl = log_level_parse(opts.log_level);
+	if (lvl < 0)
+		die("unknown log level '%s'; use error, warn, info or debug", opts.log_level);
+	log_init("sfs-oss", (enum log_level)lvl);
+	if (opts.log_file && log_open_file(opts.log_file))
+		die("cannot open log file '%s'", opts.log_file);
+	if (!opts.dir || !opts.mds)
+		die("--dir and --mds are required; see sfs-oss --help");
+	if (net_split_hostport(opts.mds, &mds_host, &mds_port, SFS_DEFAULT_PORT))
+		die("bad --mds '%s'; expected HOST[:PORT]", opts.mds);
+	char *save = NULL, *dirs = strdup(opts.dir);
+	for (char *d = strtok_r(dirs, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+		if (nosts == MAX_OSTS)
+			die("too many OST directories (at most %d)", MAX_OSTS);
+		osts[nosts].path = strdup(d);
+		if (ost_open(&osts[nosts]))
+			exit(1);
+		nosts++;
+	}
+	free(dirs);
+	if (!nosts)
+		die("--dir names no OST directory");
+	signal(SIGPIPE, SIG_IGN);
+
+	int lfd = net_listen_tcp(opts.listen, (int)opts.port, 128);
+	if (lfd < 0)
+		die("cannot listen on '%s:%lld': %s; is the port in use?", opts.listen, (long long)opts.port, strerror(-lfd));
+	advertised_port = net_local_port(lfd);
+	adv_addr = opts.advertise ? opts.advertise : opts.listen;
+	if (!strcmp(adv_addr, "0.0.0.0") || !strcmp(adv_addr, "*") || !*adv_addr)
+		die("listening on every address needs --advertise ADDR (the address clients should use)");
+
+	char errbuf[256];
+	struct sfs_conn_opts co = { .host = mds_host, .port = mds_port, .munge_socket = opts.munge_socket,
+				    .role = SFS_ROLE_OSS, .timeout_ms = 5000 };
+	mds = sfs_conn_open(&co, true, errbuf, sizeof(errbuf));
+	if (!mds)
+		die("cannot reach the MDS at '%s': %s", opts.mds, errbuf);
+	if (opts.pid_file && util_write_pidfile(opts.pid_file))
+		die("cannot write pid file '%s'", opts.pid_file);
+	if (opts.port_file) {
+		char s[16];
+		int n = snprintf(s, sizeof(s), "%d\n", advertised_port);
+		int rc = util_write_file_atomic(opts.port_file, s, (size_t)n, 0644);
+		if (rc)
+			die("cannot write port file '%s': %s", opts.port_file, strerror(-rc));
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_t mt;
+	if (pthread_create(&mt, NULL, mds_main, NULL))
+		die("cannot start the MDS link thread");
+	log_info("serving %d OST(s) on %s:%d, MDS %s:%d, bandwidth cap %lld B/s", nosts, adv_addr,
+		 advertised_port, mds_host, mds_port, (long long)opts.bandwidth);
+	while (!stopping) {
+		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			log_error("accept failed: %s", strerror(errno));
+			continue;
+		}
+		net_tune_tcp(cfd);
+		struct conn *c = calloc(1, sizeof(*c));
+		pthread_t t;
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->fd = cfd;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, conn_main, c)) {
+			close(cfd);
+			free(c);
+		}
+		pthread_attr_destroy(&at);
+	}
+	log_info("stopping on signal");
+	return 0;
+}
