@@ -10,6 +10,7 @@
 # scripts are the real ones; only the manager is left out.
 #
 #   rig_init CLUSTER
+#   rig_cluster CLUSTER                         nodes recorded next belong to CLUSTER
 #   rig_node NAME IP TEMPLATE [KEY=VALUE...]    record a node (not made yet)
 #   rig_up NAME                                 make it and start its sshd
 #   rig_spec NAME PROJECT SPEC                  run the spec's cluster-init in it
@@ -23,6 +24,8 @@ R=/var/tmp/stratus-rig.$$
 RIG_BR=srb$$
 # A /24 of its own per run: 10.(100..199).(0..255).0
 RIG_NET=10.$((100 + ($$ >> 8) % 100)).$(($$ & 255))
+
+rig_cluster() { RIG_CLUSTER=$1; }
 
 rig_init() {
 	RIG_CLUSTER=$1
@@ -47,8 +50,9 @@ config)
 	[ $# -ge 3 ] && { printf '%s\n' "$3"; exit 0; }
 	echo "stratus-node: no configuration value '$key'" >&2; exit 1 ;;
 search)
-	# As the agent prints it: name, template, hostname, ip, state, tab-separated.
-	awk -v OFS='\t' '{ print $1, $4, $1, $2, $3 }' "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
+	# As the agent prints it: name, template, hostname, ip, state, tab-separated;
+	# the nodes of this node's cluster only.
+	awk -v OFS='\t' -v c="$STRATUS_CLUSTER" '$5 == c { print $1, $4, $1, $2, $3 }' "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
 resume|suspend)
 	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
 	act=$1; shift
@@ -68,9 +72,11 @@ rig_node() {
 	mkdir -p "$R/nodes/$name"
 	{
 		echo "stratus.data_dir = $R/data"
+		echo "ip = $ip"
 		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
 	} >"$R/nodes/$name/config"
-	echo "$name $ip Off $tmpl" >>"$R/cluster-nodes"
+	echo "$name $ip Off $tmpl $RIG_CLUSTER" >>"$R/cluster-nodes"
+	echo "$RIG_CLUSTER" >"$R/nodes/$name/cluster"
 	echo "$ip $name" >>"$R/hosts"
 	n=$(wc -l <"$R/cluster-nodes")
 	echo "sn$$-$n" >"$R/nodes/$name/netns"
@@ -123,19 +129,19 @@ rig_exec() {
 	local name=$1
 	shift
 	nsenter -t "$(rig_pid "$name")" -n -u -m --wd="$R" -- env PATH="$R/bin:$BIN:/usr/sbin:/usr/bin:/sbin:/bin" \
-		STRATUS_NODE_NAME="$name" STRATUS_CLUSTER="$RIG_CLUSTER" \
+		STRATUS_NODE_NAME="$name" STRATUS_CLUSTER="$(cat "$R/nodes/$name/cluster")" \
 		STRATUS_NODE_CONFIG="$R/nodes/$name/config" HOME=/root "$@"
 }
 
 # rig_spec NAME PROJECT SPEC: run the spec's scripts in order, each with its
-# own log ($T/NAME.SPEC.SCRIPT.log); stop at the first that fails.
+# own log ($T/NAME.PROJECT.SPEC.SCRIPT.log); stop at the first that fails.
 rig_spec() {
 	local name=$1 dir=$TOP/projects/$2/specs/$3/cluster-init s b
 	for s in "$dir"/scripts/*; do
 		[ -x "$s" ] || continue
 		b=$(basename "$s")
-		rig_exec "$name" env STRATUS_SPEC_DIR="$dir" "$s" >"$T/$name.$3.$b.log" 2>&1 ||
-			{ diag "cluster-init script $3/$b exited $? on $name"; tail -n 20 "$T/$name.$3.$b.log" | sed 's/^/#   /'; return 1; }
+		rig_exec "$name" env STRATUS_SPEC_DIR="$dir" "$s" >"$T/$name.$2.$3.$b.log" 2>&1 ||
+			{ diag "cluster-init script $3/$b exited $? on $name"; tail -n 20 "$T/$name.$2.$3.$b.log" | sed 's/^/#   /'; return 1; }
 	done
 }
 

@@ -94,5 +94,5 @@ like "$out" "sum 4" "mpiexec --hostfile hosts -np 4 from the scheduler runs acro
 # Cluster-init runs again without harm (a `retry`, a manager restart).
 rig_spec "$S" slurm default && rig_spec "$S" slurm scheduler && rig_spec "$E1" slurm default && rig_spec "$E1" slurm execute
 is "$?" 0 "the specs run again without harm"
-like "$(cat "$T/$S.scheduler.20-slurmctld.sh.log" "$T/$E1.execute.90-slurmd.sh.log" | tr "\n" " ")" "slurmctld already runs.*slurmd already runs" \
+like "$(cat "$T/$S.slurm.scheduler.20-slurmctld.sh.log" "$T/$E1.slurm.execute.90-slurmd.sh.log" | tr "\n" " ")" "slurmctld already runs.*slurmd already runs" \
 	"a second run finds the daemons running and says so"
