@@ -1,0 +1,107 @@
+/*
+ * bench_mpi.c: job identity and collective error agreement (bench_mpi.h).
+ */
+#include "bench/bench_mpi.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mpi.h>
+
+struct bench_job bench;
+
+static char fail_msg[1024];
+static bool fail_set;
+static bool fail_reported; /* printed once, however often agreement is asked */
+
+void bench_mpi_init(int *argc, char ***argv, const char *prog)
+{
+	bench.prog = prog;
+	if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+		fprintf(stderr, "%s: error: MPI_Init failed; run it with mpirun or mpiexec\n", prog);
+		exit(1);
+	}
+	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+	MPI_Comm_rank(MPI_COMM_WORLD, &bench.rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &bench.size);
+
+	/* Count hosts as MPI sees them: one shared-memory domain per node. */
+	MPI_Comm node;
+	int local_rank = 0, local_size = 1, leader, nodes = 1;
+	if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+		MPI_Comm_rank(node, &local_rank);
+		MPI_Comm_size(node, &local_size);
+		MPI_Comm_free(&node);
+	}
+	leader = local_rank == 0;
+	MPI_Allreduce(&leader, &nodes, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+	MPI_Bcast(&local_size, 1, MPI_INT, 0, MPI_COMM_WORLD);
+	bench.nodes = nodes;
+	bench.tasks_per_node = local_size;
+}
+
+int bench_fail(const char *fmt, ...)
+{
+	if (!fail_set) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(fail_msg, sizeof(fail_msg), fmt, ap);
+		va_end(ap);
+		fail_set = true;
+	}
+	return -1;
+}
+
+bool bench_failed(void)
+{
+	return fail_set;
+}
+
+bool bench_agree(void)
+{
+	int mine = fail_set ? bench.rank : INT_MAX, first = INT_MAX;
+	if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS) {
+		fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n",
+			bench.prog, bench.rank);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	if (first == INT_MAX)
+		return false;
+	if (first == bench.rank && !fail_reported) {
+		fail_reported = true;
+		if (bench.size > 1)
+			fprintf(stderr, "%s: error: rank %d: %s\n", bench.prog, bench.rank, fail_msg);
+		else
+			fprintf(stderr, "%s: error: %s\n", bench.prog, fail_msg);
+		fflush(stderr);
+	}
+	return true;
+}
+
+void bench_usage_error(const char *fmt, ...)
+{
+	if (bench.rank != 0)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: error: %s\n", bench.prog, msg);
+	fflush(stderr);
+}
+
+void bench_exit(int code)
+{
+	fflush(stdout);
+	fflush(stderr);
+	MPI_Finalize();
+	exit(code);
+}
+
+double bench_now(void)
+{
+	return MPI_Wtime();
+}

@@ -1,0 +1,40 @@
+/*
+ * bench_mpi.h: what the MPI benchmarks share: who we are in the job, and
+ * how ranks agree that something failed.
+ *
+ * A failure on one rank must never leave the others waiting in a collective
+ * call.  Each rank records its first failure with bench_fail() and carries
+ * on to the next agreement point, where bench_agree() (a collective every
+ * rank calls at the same place) tells all ranks whether any failed; the
+ * lowest failing rank prints its one-line message.
+ */
+#ifndef STRATUS_BENCH_MPI_H
+#define STRATUS_BENCH_MPI_H
+
+#include <stdbool.h>
+
+struct bench_job {
+	int rank, size;
+	int nodes;          /* distinct hosts in the job */
+	int tasks_per_node; /* tasks on rank 0's host */
+	const char *prog;
+};
+
+extern struct bench_job bench;
+
+/* MPI_Init and the fields above.  Errors of MPI calls are returned, not fatal. */
+void bench_mpi_init(int *argc, char ***argv, const char *prog);
+/* Record this rank's first failure (printf format); returns -1. */
+int bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True if this rank has recorded a failure. */
+bool bench_failed(void);
+/* Collective: true on every rank if any rank failed; the lowest prints its message. */
+bool bench_agree(void);
+/* Rank 0 prints "PROG: error: MSG" (for errors every rank detects alike, such as options). */
+void bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Collective: finalize MPI and exit with code. */
+void bench_exit(int code) __attribute__((noreturn));
+/* MPI_Wtime. */
+double bench_now(void);
+
+#endif
