@@ -36,7 +36,7 @@ t_on_cleanup "rm -rf $ND/clusters/$ST $ND/clusters/$C $ND/nodes/$ST-* $ND/nodes/
 t_on_cleanup "down $ST"
 t_on_cleanup "down $C"
 
-plan 17
+plan 22
 # node_state NODE -> its state; ready CLUSTER NODE
 node_state() { mgr_node_state "$1" "$2"; }
 events() { stratus show_cluster "$1" -l 2>/dev/null; mgr_curl GET "/clusters/$1/events" -H "Authorization: Bearer $(mgr_token)" >/dev/null; cat "$T/body"; }
@@ -93,6 +93,37 @@ t_wait 60 "hold job running" eval "on squeue -h -j $hold -o %T | grep -q RUNNING
 on "for h in \$(scontrol show hostnames \$(squeue -h -j $hold -o %N)); do echo \$h slots=2; done >/shared/home/hosts"
 out=$(on "cd /shared/home && env $mpienv mpiexec --hostfile hosts -np 4 /shared/bin/ior -a MPIIO -v -B -F -r -w -t 1m -b 4m -o /lustre/test.\$(/usr/bin/date +%Y-%m-%d_%H-%M-%S)" 2>&1)
 like "$out" "Max Read: .*MiB/sec" "mpiexec --hostfile hosts -np 4 /shared/bin/ior runs across both nodes from the scheduler"
+
+# The seed's "Increasing Storage Size": add_node -t oss while a job on the
+# cluster writes and re-reads files on /lustre.
+cat >"$ND/clusters/$C/shared/home/grow.sh" <<'GROW'
+#!/bin/bash
+set -e
+mkdir -p /lustre/grow
+cd /lustre/grow
+for i in $(seq 1 30); do
+	head -c 524288 /dev/urandom >f$i
+	sha256sum f$i >>sums
+	sha256sum -c --quiet sums
+	sleep 0.3
+done
+echo "grow: $(wc -l <sums) files written and re-read intact"
+GROW
+chmod +x "$ND/clusters/$C/shared/home/grow.sh"
+on "srun --jobid=$hold --overlap -N1 -n1 /shared/home/grow.sh" >"$T/grow.out" 2>&1 &
+grow=$!
+ok "add_node $ST -t oss -c 1 while the job runs" stratus add_node "$ST" -t oss -c 1
+ok "the new oss node becomes Ready" t_wait 120 "oss-2 Ready" eval "[ \"\$(mgr_node_state $ST $ST-oss-2)\" = Ready ]"
+wait "$grow"
+like "$(cat "$T/grow.out")" "grow: 30 files written and re-read intact" "the job's data is intact across the growth"
+x1=$(on "scontrol show hostnames \$(squeue -h -j $hold -o %N) | head -n 1")
+oss2_ip=$(stratus show_nodes "$ST" --format json | NODE="$ST-oss-2" perl -MJSON::PP -0e \
+	'for (@{decode_json(<STDIN>)}) { print $_->{ip} if $_->{name} eq $ENV{NODE} }')
+new_idx=$(stratus ssh "$C" "$x1" "$BIN/sfs osts /lustre" | awk -v a="$oss2_ip:" 'index($3, a) == 1 { sub(":", "", $1); print $1 }')
+like "$new_idx" '^[0-9]+$' "the mounted file system lists the new OST ($oss2_ip)"
+placed=$(stratus ssh "$C" "$x1" "for i in 1 2 3 4 5 6; do echo x >/lustre/new.\$i; $BIN/sfs getstripe /lustre/new.\$i; done" |
+	awk '$1 ~ /^[0-9]+$/ && NF == 2 { print $1 }' | sort | uniq -c)
+is "$(echo "$placed" | awk -v i="$new_idx" '$2 == i { print "yes" }')" yes "new files are placed on the new OST too"
 on scancel "$hold"
 
 # Idle nodes go after the idle time, their records kept.
