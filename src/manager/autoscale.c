@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "manager/db.h"
 #include "manager/manager.h"
 #include "manager/state.h"
 
@@ -118,9 +119,9 @@ int autoscale_request(struct mgr *m, int64_t caller, json_t *names, const char *
 	}
 	if (!resume) {
 		rc = cluster_terminate_nodes(m, cluster, names, NULL, false, false, done, e);
-		if (!rc && json_array_size(*done))
-			mgr_event(m, cluster, who, "scale", "suspend %zu node(s) asked by %s: %s",
-				  json_array_size(*done), who, reason && *reason ? reason : "no reason given");
+		json_array_foreach(rc ? NULL : *done, i, n)
+			mgr_event(m, cluster, json_string_value(n), "scale", "suspend asked by %s: %s", who,
+				  reason && *reason ? reason : "no reason given");
 		goto out;
 	}
 	*done = json_array();
