@@ -944,6 +944,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: stratus VERB [options] [arguments]\n\nThe Stratus cluster manager CLI (docs/cli.md).\n\nverbs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].usage);
+	fprintf(f, "  %-18s %s\n", "bench", "[--oss \"1 2 4 8\"] [--cap MIB_S] [--storage NAME --compute NAME] (bench/stratus-bench)");
 	fprintf(f, "\n'stratus VERB --help' shows a verb's options.  Exit codes: 0 done, 1 failed, 2 bad usage.\n");
 }
 
@@ -992,6 +993,36 @@ static char **permute(const struct cfg_opt *tbl, int argc, char **argv, int *nar
 	return out;
 }
 
+/*
+ * `stratus bench ...` is the script bench/stratus-bench (the seed's throughput
+ * experiment, driving this CLI): found beside this program's source tree
+ * (build/bin/../../bench), in an install's share/stratus/bench, or on PATH.
+ */
+static int run_bench(int argc, char **argv)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		const char *rel[] = { "../../bench/stratus-bench", "../share/stratus/bench/stratus-bench" };
+		for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+			if (access(cand, X_OK) == 0) {
+				argv[0] = cand;
+				execv(cand, argv);
+			}
+		}
+	}
+	argv[0] = "stratus-bench";
+	execvp("stratus-bench", argv);
+	fprintf(stderr, "stratus: error: cannot run 'stratus-bench' (bench/stratus-bench): %s; "
+		"run it from the source tree or install it on PATH\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx x;
@@ -1004,6 +1035,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "bench"))
+		return run_bench(argc - 1, argv + 1);
 	const struct verb *v = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(argv[1], verbs[i].name))
