@@ -156,6 +156,7 @@ rig_down() {
 # rig_provider_loop PROJECT SPEC...: in the background, act on the
 # `stratus-node resume|suspend` requests of the nodes as the manager would:
 # make a node and run its specs, or take it down.  Start it with t_start.
+# A node named in $R/fail-once is not made the first time it is asked for.
 rig_provider_loop() {
 	local seen=0 total line act n
 	while :; do
@@ -167,7 +168,13 @@ rig_provider_loop() {
 			n=${line#* }
 			echo "$(date -u +%T.%3N) $act $n"
 			case $act in
-			resume) (rig_up "$n" && rig_spec "$n" "$1" default && rig_spec "$n" "$1" execute &&
+			resume) if grep -qx "$n" "$R/fail-once" 2>/dev/null; then
+					# A node that fails to come up the first time it is asked for.
+					sed -i "/^$n\$/d" "$R/fail-once"
+					echo "$(date -u +%T.%3N) $n not made (fail-once)"
+					continue
+				fi
+				(rig_up "$n" && rig_spec "$n" "$1" default && rig_spec "$n" "$1" execute &&
 				rig_set_state "$n" Ready && echo "$(date -u +%T.%3N) $n Ready") & ;;
 			suspend) rig_down "$n"; echo "$(date -u +%T.%3N) $n Off" ;;
 			esac

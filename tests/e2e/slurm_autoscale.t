@@ -14,10 +14,10 @@ T_TIMEOUT=300
 IDLE=${IDLE:-5}
 MODE=${MODE:-watch}
 
-plan 10
+plan 13
 C=t$$
 rig_init "$C"
-conf="slurm.autoscale=true slurm.autoscale_mode=$MODE slurm.idle_time=$IDLE slurm.cores_per_node=2"
+conf="slurm.autoscale=true slurm.autoscale_mode=$MODE slurm.idle_time=$IDLE slurm.cores_per_node=2 slurm.resume_retry=3"
 # shellcheck disable=SC2086
 rig_node "$C-scheduler" "$RIG_NET.10" scheduler slurm.role=scheduler $conf
 for i in 1 2 3; do rig_node "$C-execute-$i" "$RIG_NET.1$i" execute slurm.role=execute; done
@@ -74,3 +74,20 @@ is "$(awk '$3 == "Ready"' "$R/cluster-nodes" | wc -l)" 2 "two nodes came up"
 # After the idle time (and slurmctld's power-saving pass) they are given back.
 ok "the idle nodes are given back" t_wait $((IDLE + 60)) "suspend requests" sh -c "[ \$(grep -c '^suspend' $R/requests) -eq 2 ]"
 ok "and are gone" t_wait 20 "nodes Off" sh -c "[ \$(awk '\$3 == \"Off\"' $R/cluster-nodes | wc -l) -eq 3 ]"
+
+# A node that fails to come up is asked for again (after slurm.resume_retry
+# = 3 s, then longer) and the job that waits for it still runs.  (Under power
+# saving, Slurm's ResumeTimeout and ResumeFailProgram do this: minutes.)
+if [ "$MODE" != watch ]; then
+	skip "retry of a node that failed to come up: the watcher's (MODE=watch)"
+	skip "the first attempt was lost"
+	skip "and the node was asked for again"
+	exit 0
+fi
+echo "$C-execute-1" >"$R/fail-once"
+before=$(grep -c "^resume $C-execute-1\$" "$R/requests")
+job2=$(rig_exec "$S" sbatch --parsable -N1 -o /shared/home/job2.out --wrap hostname)
+ok "a job whose node failed to come up still runs" t_wait 90 "job $job2 output" grep -q "^$C-execute" "$sh/home/job2.out"
+is "$(cat "$T/provider.log" | grep -c "$C-execute-1 not made")" 1 "the first attempt was lost"
+after=$(grep -c "^resume $C-execute-1\$" "$R/requests")
+ok "and the node was asked for again" test "$after" -ge $((before + 2))
