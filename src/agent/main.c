@@ -612,11 +612,20 @@ static int cmd_scale(struct opts *o, bool resume, int nargs, char **args)
 	if (rc)
 		die("%s", err ? err : strerror(-rc));
 	long st = 0;
-	rc = client_post_json(c, resume ? "/node/resume" : "/node/suspend", body, &st, &err);
+	json_t *ans = NULL;
+	rc = client_post_json_answer(c, resume ? "/node/resume" : "/node/suspend", body, &ans, &st, &err);
 	client_free(c);
 	json_decref(body);
 	if (rc)
 		die("cannot %s %s: %s", resume ? "resume" : "suspend", args[0], err ? err : strerror(-rc));
+	/* The nodes the manager took on, one a line (a node still terminating is
+	 * not among them: ask again). */
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(ans, "nodes"), i, n)
+		if (json_is_string(n))
+			printf("%s\n", json_string_value(n));
+	json_decref(ans);
 	return 0;
 }
 

@@ -11,7 +11,9 @@
  * `stratus-node search` returns them), Off until asked for.  Resume acquires
  * Off or Failed slots (a Failed one is made again: the retry); suspend
  * terminates them back to Off, keeping the record.  Each request is an event
- * with the asker's reason.
+ * with the asker's reason.  The answer lists the nodes that are on their way
+ * (resume) or going (suspend); a node still Terminating is not, and is asked
+ * for again.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -132,9 +134,13 @@ int autoscale_request(struct mgr *m, int64_t caller, json_t *names, const char *
 			int from = state_parse(json_string_value(json_object_get(n, "state")));
 			int64_t id = json_integer_value(json_object_get(n, "id"));
 			struct op_err e2 = { 0 };
-			/* Asked again while it comes up or runs: nothing to do. */
-			if ((from == NS_OFF || from == NS_FAILED) &&
-			    node_set_state(m, id, NS_ACQUIRING, ACTOR_MANAGER, NULL, &e2) == 0) {
+			/* Asked again while it comes up or runs: nothing to do, but it is on
+			 * its way.  A node still Terminating is left out of *done, so that
+			 * the asker asks again once it is Off. */
+			if (from == NS_ACQUIRING || from == NS_PREPARING || from == NS_READY) {
+				json_array_append(*done, want);
+			} else if ((from == NS_OFF || from == NS_FAILED) &&
+				   node_set_state(m, id, NS_ACQUIRING, ACTOR_MANAGER, NULL, &e2) == 0) {
 				worker_acquire(m, id);
 				json_array_append(*done, want);
 				mgr_event(m, cluster, json_string_value(want), "scale", "resume%s asked by %s: %s",

@@ -132,7 +132,8 @@ void mgr_bridge_name(struct mgr *m, int k, char *out, size_t len);
 int autoscale_add_slots(struct mgr *m, json_t *cluster_row, struct op_err *e);
 /* POST /api/v1/node/resume|suspend from node CALLER: acquire (resume) or
  * terminate (suspend) the named array nodes of its own cluster, each an event
- * with REASON.  *done: the names acted on. */
+ * with REASON.  *done: the names on their way (resume: acquired now, or
+ * already Acquiring/Preparing/Ready; suspend: terminated). */
 int autoscale_request(struct mgr *m, int64_t caller, json_t *names, const char *reason, bool resume,
 		      json_t **done, struct op_err *e);
 
