@@ -57,7 +57,9 @@ resume|suspend)
 	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
 	act=$1; shift
 	[ "${1:-}" = --reason ] && shift 2
-	for n in "$@"; do echo "$act $n"; done >>"$(dirname "$STRATUS_NODE_CONFIG")/../../requests" ;;
+	for n in "$@"; do echo "$act $n"; done >>"$(dirname "$STRATUS_NODE_CONFIG")/../../requests"
+	# As the manager answers: the nodes taken on, one a line.
+	printf '%s\n' "$@" ;;
 *)
 	echo "stratus-node: the rig knows only 'config', 'search', 'resume' and 'suspend'" >&2; exit 2 ;;
 esac
