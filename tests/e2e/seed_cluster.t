@@ -36,7 +36,7 @@ t_on_cleanup "rm -rf $ND/clusters/$ST $ND/clusters/$C $ND/nodes/$ST-* $ND/nodes/
 t_on_cleanup "down $ST"
 t_on_cleanup "down $C"
 
-plan 22
+plan 23
 # node_state NODE -> its state; ready CLUSTER NODE
 node_state() { mgr_node_state "$1" "$2"; }
 events() { stratus show_cluster "$1" -l 2>/dev/null; mgr_curl GET "/clusters/$1/events" -H "Authorization: Bearer $(mgr_token)" >/dev/null; cat "$T/body"; }
@@ -130,3 +130,9 @@ on scancel "$hold"
 ok "the idle nodes are terminated" t_wait $((IDLE + 60)) "execute nodes Off" \
 	sh -c "[ \"\$(stratus show_nodes $C --filter 'Template == \"execute\"' | grep -c Off)\" = 3 ]"
 like "$(events "$C")" "suspend asked by $C-scheduler: slurm: idle" "the scale-down is an event with its reason"
+
+# A node made again after it was given back runs its cluster-init again (its
+# daemons went with it) and takes the next job.
+job3=$(on "sbatch --parsable -N 2 -o /shared/home/again-%j.out --wrap 'srun hostname'")
+ok "a job after the scale-down brings nodes up again and runs" t_wait 90 "job $job3 output" \
+	sh -c "[ \$(grep -c '^$C-execute' $ND/clusters/$C/shared/home/again-$job3.out 2>/dev/null) -eq 2 ]"
