@@ -67,7 +67,9 @@ tmp=$conf.new
 		echo "ResumeFailProgram=$ND/bin/slurm-resume-fail"
 		echo "SuspendTime=$idle"
 		echo "ResumeTimeout=$(cfg slurm.resume_timeout 300)"
-		echo "SuspendTimeout=$(cfg slurm.suspend_timeout 60)"
+		# A node being powered down cannot be resumed before SuspendTimeout
+		# ends; ours go in well under a second (60 s made a job wait 106 s).
+		echo "SuspendTimeout=$(cfg slurm.suspend_timeout 10)"
 		echo "ResumeRate=0"
 		echo "SuspendRate=0"
 		echo "SlurmctldParameters=idle_on_node_suspend"
