@@ -103,6 +103,9 @@ void client_free(struct client *c);
  */
 int client_get_json(struct client *c, const char *path, json_t **out, long *status, char **err);
 int client_post_json(struct client *c, const char *path, json_t *body, long *status, char **err);
+/* POST body, and the answer's JSON in *out (caller decrefs). */
+int client_post_json_answer(struct client *c, const char *path, json_t *body, json_t **out, long *status,
+			    char **err);
 /* GET path into the file dest (at most max bytes). */
 int client_get_file(struct client *c, const char *path, const char *dest, size_t max, long *status, char **err);
 /* Percent-encode s for a query string.  malloc'd or NULL. */

@@ -227,6 +227,31 @@ int client_get_json(struct client *c, const char *path, json_t **out, long *stat
 	return rc;
 }
 
+int client_post_json_answer(struct client *c, const char *path, json_t *body, json_t **out, long *status,
+			    char **err)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	*out = NULL;
+	if (!text) {
+		set_err(err, "POST %s: cannot encode the request", path);
+		return -ENOMEM;
+	}
+	struct sink s = { .body = BUF_INIT(MAX_JSON_ANSWER) };
+	int rc = call(c, "POST", path, text, &s, "Accept: application/json", status, err);
+	if (!rc) {
+		json_error_t je;
+		*out = s.body.data ? json_loadb(s.body.data, s.body.len, JSON_REJECT_DUPLICATES, &je) : NULL;
+		if (!*out) {
+			set_err(err, "POST %s: the manager's answer is not JSON (%s)", path,
+				s.body.data ? je.text : "empty body");
+			rc = -EBADMSG;
+		}
+	}
+	buf_release(&s.body);
+	free(text);
+	return rc;
+}
+
 int client_post_json(struct client *c, const char *path, json_t *body, long *status, char **err)
 {
 	char *text = json_dumps(body, JSON_COMPACT);

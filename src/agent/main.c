@@ -42,7 +42,7 @@
 #define LOG_UPLOAD_MAX (1u << 20)
 
 struct opts {
-	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format;
+	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format, *reason;
 	int64_t heartbeat, script_timeout;
 
 	char *local_disk;
@@ -63,13 +63,15 @@ static const struct cfg_opt table[] = {
 	CFG_STR("cluster", 0, struct opts, cluster, "local", "run-specs: the cluster name scripts see"),
 	CFG_STR("node_json", 0, struct opts, node_json, NULL, "run-specs: a node document to serve `config` from"),
 	CFG_STR("format", 0, struct opts, format, "text", "search: text or json"),
+	CFG_STR("reason", 0, struct opts, reason, NULL, "resume, suspend: why (the manager's event says it)"),
 	CFG_END
 };
 
 static const struct cfg_program prog = {
 	"stratus-node", "COMMAND [options] [ARGS]",
 	"The agent on every Stratus node.  Commands: run, retry, run-specs SPEC_DIR..., "
-	"config KEY [DEFAULT], search [FILTER].  See docs/nodes.md.",
+	"config KEY [DEFAULT], search [FILTER], resume|suspend [--reason TEXT] NODE... (the cluster's "
+	"autoscaler asks the manager for its array nodes).  See docs/nodes.md.",
 	table
 };
 
@@ -636,6 +638,43 @@ static int cmd_search(struct opts *o, int nargs, char **args)
 	return 0;
 }
 
+/* resume|suspend NODE...: ask the manager to make (or give back) array nodes of
+ * this node's cluster: POST /api/v1/node/resume|suspend. */
+static int cmd_scale(struct opts *o, bool resume, int nargs, char **args)
+{
+	char *err = NULL;
+	if (nargs < 1)
+		die("usage: stratus-node %s [--reason TEXT] NODE...", resume ? "resume" : "suspend");
+	if (!o->url || !o->token || !o->ca)
+		die("'url', 'token' and 'ca' are needed; give --config FILE (scripts get STRATUS_AGENT_CONFIG)");
+	json_t *names = json_array();
+	for (int i = 0; i < nargs; i++)
+		json_array_append_new(names, json_string(args[i]));
+	json_t *body = json_pack("{s:o,s:s}", "nodes", names, "reason", o->reason ? o->reason : "");
+	if (!body)
+		die("out of memory");
+	struct client *c = NULL;
+	int rc = client_new(o->url, o->token, o->ca, &c, &err);
+	if (rc)
+		die("%s", err ? err : strerror(-rc));
+	long st = 0;
+	json_t *ans = NULL;
+	rc = client_post_json_answer(c, resume ? "/node/resume" : "/node/suspend", body, &ans, &st, &err);
+	client_free(c);
+	json_decref(body);
+	if (rc)
+		die("cannot %s %s: %s", resume ? "resume" : "suspend", args[0], err ? err : strerror(-rc));
+	/* The nodes the manager took on, one a line (a node still terminating is
+	 * not among them: ask again). */
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(ans, "nodes"), i, n)
+		if (json_is_string(n))
+			printf("%s\n", json_string_value(n));
+	json_decref(ans);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -655,7 +694,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9) || !strcmp(argv[i], "-c"))
 			has_config_flag = true;
 	int idx = cfg_parse_args(&prog, &o, argc - 1, argv + 1) + 1;
-	if (!has_config_flag && envconf && *envconf && !strcmp(cmd, "search")) {
+	if (!has_config_flag && envconf && *envconf &&
+	    (!strcmp(cmd, "search") || !strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))) {
 		char *e = NULL;
 		if (cfg_load_file(&prog, &o, envconf, &e))
 			die("%s", e ? e : "cannot read the agent config");
@@ -676,8 +716,10 @@ int main(int argc, char **argv)
 		rc = cmd_config(&o, nargs, args);
 	else if (!strcmp(cmd, "search"))
 		rc = cmd_search(&o, nargs, args);
+	else if (!strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))
+		rc = cmd_scale(&o, !strcmp(cmd, "resume"), nargs, args);
 	else
-		die("unknown command '%s'; commands: run, retry, run-specs, config, search", cmd);
+		die("unknown command '%s'; commands: run, retry, run-specs, config, search, resume, suspend", cmd);
 	cfg_release(&prog, &o);
 	return rc;
 }

@@ -946,6 +946,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].usage);
 	cli_pool_usage(f);
+	fprintf(f, "  %-18s %s\n", "bench", "[--oss \"1 2 4 8\"] [--cap MIB_S] [--storage NAME --compute NAME] (bench/stratus-bench)");
 	fprintf(f, "\n'stratus VERB --help' shows a verb's options.  Exit codes: 0 done, 1 failed, 2 bad usage.\n");
 }
 
@@ -994,6 +995,36 @@ static char **permute(const struct cfg_opt *tbl, int argc, char **argv, int *nar
 	return out;
 }
 
+/*
+ * `stratus bench ...` is the script bench/stratus-bench (the seed's throughput
+ * experiment, driving this CLI): found beside this program's source tree
+ * (build/bin/../../bench), in an install's share/stratus/bench, or on PATH.
+ */
+static int run_bench(int argc, char **argv)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		const char *rel[] = { "../../bench/stratus-bench", "../share/stratus/bench/stratus-bench" };
+		for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+			if (access(cand, X_OK) == 0) {
+				argv[0] = cand;
+				execv(cand, argv);
+			}
+		}
+	}
+	argv[0] = "stratus-bench";
+	execvp("stratus-bench", argv);
+	fprintf(stderr, "stratus: error: cannot run 'stratus-bench' (bench/stratus-bench): %s; "
+		"run it from the source tree or install it on PATH\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx x;
@@ -1008,6 +1039,8 @@ int main(int argc, char **argv)
 	}
 	if (cli_pool_is_verb(argv[1]))
 		return cli_pool_main(argc, argv);
+	if (!strcmp(argv[1], "bench"))
+		return run_bench(argc - 1, argv + 1);
 	const struct verb *v = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(argv[1], verbs[i].name))

@@ -700,6 +700,18 @@ static enum MHD_Result r_node(struct call *k)
 			return reply_error(k, 500, "cannot store the script log");
 		return reply_empty(k, 204);
 	}
+	if (sub && k->nseg == 2 && (!strcmp(sub, "resume") || !strcmp(sub, "suspend")) &&
+	    !strcmp(k->method, "POST")) {
+		if (!need_json(k, &rc))
+			return rc;
+		const char *reason = jstr(k, "reason", &bad);
+		json_t *names = names_arg(k, &bad), *done = NULL;
+		if (bad)
+			return reply_error(k, 400, "give 'nodes' (array of names) and 'reason' (string)");
+		if (autoscale_request(m, nid, names, reason, !strcmp(sub, "resume"), &done, &e))
+			return reply_op(k, &e);
+		return reply_json(k, 200, json_pack("{s:o}", "nodes", done));
+	}
 	if (sub && k->nseg == 2 && !strcmp(sub, "cluster-nodes") && !strcmp(k->method, "GET")) {
 		char *cluster = NULL;
 		json_t *nodes = NULL, *out = json_array();

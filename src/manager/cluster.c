@@ -123,9 +123,23 @@ int cluster_create(struct mgr *m, const char *name, const char *tmpl, json_t *pa
 	def_s = json_dumps(def, JSON_COMPACT);
 	params_s = json_dumps(params ? params : json_object(), JSON_COMPACT);
 	db_lock(m->db);
-	/* The lowest /24 of the range that no other cluster and no host route uses. */
+	/* The network of the cluster named by the template's Network attribute
+	 * (a compute cluster beside the storage cluster it mounts, as the seed's
+	 * "same subnet as your Lustre cluster"), else the lowest /24 of the range
+	 * that no other cluster and no host route uses. */
 	int k;
-	for (k = 0; k < m->net_subnets; k++) {
+	const char *net_of = json_string_value(json_object_get(json_object_get(def, "attributes"), "Network"));
+	if (net_of && *net_of && strcmp(net_of, "none")) {
+		int64_t sk = -1;
+		if (db_get_int(m->db, &sk, "SELECT subnet_index FROM clusters WHERE name = ?", "s", net_of)) {
+			db_unlock(m->db);
+			op_err_set(e, 404, "template '%s' puts the cluster on the network of cluster '%s', which "
+				   "does not exist; create that cluster first", tmpl, net_of);
+			rc = -ENOENT;
+			goto out;
+		}
+		k = (int)sk;
+	} else for (k = 0; k < m->net_subnets; k++) {
 		int64_t x;
 		char br[32];
 		if (db_get_int(m->db, &x, "SELECT id FROM clusters WHERE subnet_index = ?", "i", (int64_t)k) == 0)
@@ -187,7 +201,9 @@ static json_t *cluster_row(struct mgr *m, const char *name)
 /* Lowest free host number (10..250) of the cluster's /24.  -ENOSPC when full. */
 static int free_host(struct mgr *m, int64_t cid, int k, char *ip, size_t len)
 {
-	json_t *used = db_query_json(m->db, "SELECT ip FROM nodes WHERE cluster_id = ?", "i", cid);
+	/* Every node on the network, whichever cluster it belongs to (clusters may share one). */
+	json_t *used = db_query_json(m->db, "SELECT n.ip FROM nodes n JOIN clusters c ON c.id = n.cluster_id "
+				     "WHERE c.subnet_index = (SELECT subnet_index FROM clusters WHERE id = ?)", "i", cid);
 	for (int h = 10; h <= 250; h++) {
 		char cand[32];
 		ip_text(mgr_subnet(m, k) + (uint32_t)h, cand, sizeof(cand));
@@ -208,7 +224,7 @@ static int free_host(struct mgr *m, int64_t cid, int k, char *ip, size_t len)
 }
 
 /* Insert a node record (state Off).  Caller holds db_lock.  Returns its id or -errno. */
-static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
+int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
 			   char *name, size_t nlen, struct op_err *e)
 {
 	char ip[32];
@@ -341,6 +357,12 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 				json_decref(c);
 				return -ENOSPC;
 			}
+	}
+	/* Autoscaling arrays: every slot up to MaxCount, Off (autoscale.c). */
+	if (autoscale_add_slots(m, c, e)) {
+		db_unlock(m->db);
+		json_decref(c);
+		return -ENOSPC;
 	}
 	json_t *todo = db_query_json(m->db, "SELECT id FROM nodes WHERE cluster_id = ? AND state = 'Off' "
 				     "AND (is_array = 0 OR target_state <> 'Off' OR state_changed = created)",

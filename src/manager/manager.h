@@ -109,6 +109,10 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **done, struct op_err *e);
 /* Nodes of a cluster as JSON objects, filtered (filter may be NULL). */
 int cluster_nodes(struct mgr *m, const char *cluster, const char *filter, json_t **out, struct op_err *e);
+/* Insert a node record (state Off) of template tname in the cluster (a row with
+ * id, name, subnet_index); name gets its name.  Caller holds db_lock.  Its id or -errno. */
+int64_t node_insert(struct mgr *m, json_t *cluster_row, const char *tname, bool is_array, int idx,
+		    char *name, size_t nlen, struct op_err *e);
 /* One node's JSON as the agent sees it (GET /api/v1/node). */
 json_t *node_view_for_agent(struct mgr *m, int64_t node_id);
 /* Change a node's state (checked by state.c), with an event. */
@@ -123,6 +127,17 @@ void mgr_path(struct mgr *m, char *out, size_t len, const char *fmt, ...) __attr
 /* The /24 of cluster subnet index k: base address (host order). */
 uint32_t mgr_subnet(struct mgr *m, int k);
 void mgr_bridge_name(struct mgr *m, int k, char *out, size_t len);
+
+/* ---- autoscale.c ---- */
+/* Off records for every slot up to MaxCount of the cluster's autoscaling node
+ * arrays (cluster row with id and definition).  Caller holds db_lock. */
+int autoscale_add_slots(struct mgr *m, json_t *cluster_row, struct op_err *e);
+/* POST /api/v1/node/resume|suspend from node CALLER: acquire (resume) or
+ * terminate (suspend) the named array nodes of its own cluster, each an event
+ * with REASON.  *done: the names on their way (resume: acquired now, or
+ * already Acquiring/Preparing/Ready; suspend: terminated). */
+int autoscale_request(struct mgr *m, int64_t caller, json_t *names, const char *reason, bool resume,
+		      json_t **done, struct op_err *e);
 
 /* ---- tmpl.c: templates through liblang ---- */
 /* The template's name ([cluster NAME]) and whether it parses. */

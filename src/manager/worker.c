@@ -216,6 +216,14 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 	}
 	struct node_handle none = { 0 };
 	save_handle(m, id, &none);
+	/* A terminated node is gone as a cloud VM is: the agent's markers, specs and
+	 * cache go with it, so the node made again later runs all its cluster-init
+	 * (its daemons are not there any more).  Its host keys stay. */
+	char agent_dir[PATH_MAX + 16];
+	snprintf(agent_dir, sizeof(agent_dir), "%s/agent", st.state_dir);
+	char *wipe[] = { "rm", "-rf", agent_dir, NULL };
+	if (!remove)
+		run_argv(wipe, NULL, NULL, NULL);
 	if (!strcmp(st.state, "Terminating")) {
 		struct op_err e = { 0 };
 		node_set_state(m, id, NS_OFF, ACTOR_MANAGER, NULL, &e);
