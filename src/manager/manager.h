@@ -4,7 +4,7 @@
  * struct mgr is made once in main() and handed to every module; there are no
  * globals.  HTTP threads only touch the datastore and queue work; everything
  * that may take long (provider create/destroy, network set-up) runs on the
- * worker thread (worker.c), which owns the provider calls.
+ * worker threads (worker.c), which own the provider calls.
  */
 #ifndef STRATUS_MANAGER_H
 #define STRATUS_MANAGER_H
@@ -38,6 +38,11 @@ struct mgr_opts {
 	int64_t max_upload;
 	int64_t threads;
 	int64_t heartbeat_timeout;
+	int64_t workers;           /* provider threads (worker.c) */
+	int64_t retry_max;         /* automatic retries of a failed node (retry.c) */
+	int64_t retry_delay;       /* ms before the first; doubles each time */
+	int64_t retry_delay_max;   /* ms, the cap */
+	int64_t token_ttl;         /* ms a user token is good for; 0: until revoked */
 };
 
 struct job;
@@ -53,12 +58,15 @@ struct mgr {
 	int net_prefix;
 	int net_subnets;                  /* /24 subnets in the range (<= 256) */
 	char instance[8];                 /* random id of this datastore: bridge names */
-	/* worker queue */
+	/* worker queue (worker.c): jobs stay queued while they run */
 	pthread_mutex_t qmu;
 	pthread_cond_t qcv;
 	struct job *qhead, *qtail;
 	bool stopping;
-	pthread_t worker;
+	pthread_t *workers;
+	int nworkers;
+	/* serialises bridge set-up and removal among the workers */
+	pthread_mutex_t netmu;
 	/* serialises hosts-file rewrites */
 	pthread_mutex_t hostsmu;
 };
