@@ -673,6 +673,80 @@ static int v_show_nodes(struct ctx *x)
 	return rc;
 }
 
+/* GET a node by the name given, else as CLUSTER-NODE (CycleCloud's short names). */
+static int get_node(struct ctx *x, const char *cluster, const char *node, json_t **out)
+{
+	char path[1024], full[512];
+	char *c = client_escape(cluster), *n = client_escape(node);
+	long st = 0;
+	char *err = NULL;
+	snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", c, n);
+	free(n);
+	*out = NULL;
+	if (client_call(&x->c, "GET", path, NULL, NULL, 0, NULL, &st, out, &err) == 0 && st == 404 &&
+	    snprintf(full, sizeof(full), "%s-%s", cluster, node) < (int)sizeof(full)) {
+		json_decref(*out);
+		*out = NULL;
+		n = client_escape(full);
+		snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", c, n);
+		free(n);
+	} else {
+		json_decref(*out);
+		*out = NULL;
+	}
+	free(err);
+	free(c);
+	return call(x, "GET", path, NULL, out, NULL);
+}
+
+static int v_show_node(struct ctx *x)
+{
+	json_t *n = NULL;
+	char t[64];
+	if (x->npos != 2)
+		return fail("usage: stratus show_node NAME NODE"), 2;
+	if (get_node(x, x->pos[0], x->pos[1], &n))
+		return 1;
+	if (x->json) {
+		print_json(n);
+		json_decref(n);
+		return 0;
+	}
+	const char *reason = json_string_value(json_object_get(n, "reason"));
+	printf("Node %s: %s (template %s, ip %s)\n", json_string_value(json_object_get(n, "name")),
+	       json_string_value(json_object_get(n, "state")), json_string_value(json_object_get(n, "template")),
+	       json_string_value(json_object_get(n, "ip")));
+	if (reason && *reason)
+		printf("Reason: %s\n", reason);
+	json_t *r = json_object_get(n, "retry");
+	if (json_is_object(r)) {
+		int64_t due = json_integer_value(json_object_get(r, "due"));
+		if (due > 0) {
+			fmt_time(due, t, sizeof(t));
+			printf("Automatic retry %lld of %lld due at %s\n",
+			       (long long)json_integer_value(json_object_get(r, "attempt")) + 1,
+			       (long long)json_integer_value(json_object_get(r, "max")), t);
+		}
+	}
+	size_t i;
+	json_t *s;
+	if (json_array_size(json_object_get(n, "scripts"))) {
+		printf("\nCluster-init scripts:\n");
+		static const char *const k[] = { "spec", "script", "status", "exit_code" };
+		static const char *const h[] = { "SPEC", "SCRIPT", "STATUS", "EXIT" };
+		print_table(json_object_get(n, "scripts"), k, h, 4);
+	}
+	printf("\nTimeline:\n");
+	json_array_foreach(json_object_get(n, "events"), i, s) {
+		int64_t ms = json_integer_value(json_object_get(s, "time"));
+		fmt_time(ms, t, sizeof(t));
+		printf("%s.%03lld  %-9s %s\n", t, (long long)(ms % 1000), json_string_value(json_object_get(s, "kind")),
+		       json_string_value(json_object_get(s, "message")));
+	}
+	json_decref(n);
+	return 0;
+}
+
 static int v_add_node(struct ctx *x)
 {
 	json_t *a = NULL;
@@ -920,6 +994,8 @@ static const struct verb verbs[] = {
 	  v_show_nodes, true, { OPT_FORMAT,
 		CFG_STR("filter", 0, struct opts, filter, NULL, "only nodes matching this expression"),
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "also show failed scripts' logs"), CFG_END } },
+	{ "show_node", "NAME NODE", "One node: its state and reason, its cluster-init scripts and its timeline "
+	  "(every state change, retry and script, with times).", v_show_node, true, { OPT_FORMAT, CFG_END } },
 	{ "add_node", "NAME -t ARRAY [-c COUNT]", "Add COUNT nodes to node array ARRAY of cluster NAME.", v_add_node, true,
 	  { OPT_FORMAT,
 		CFG_STR("template", 't', struct opts, tmpl, NULL, "the node array"),

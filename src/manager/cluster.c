@@ -265,6 +265,7 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		mgr_event(m, cluster, name, "state", "%s -> %s%s%s", state_name(from), state_name(to),
 			  reason ? ": " : "", reason ? reason : "");
 	json_decref(n);
+	retry_note(m, nid, to, reason);
 	return 0;
 }
 
@@ -638,27 +639,41 @@ int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **do
 		if (strcmp(json_string_value(json_object_get(n, "state")), "Failed"))
 			continue;
 		int64_t id = json_integer_value(json_object_get(n, "id"));
-		db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
-		/* A node that still runs re-runs its cluster-init in place (its agent
-		 * sees Preparing); one that is gone is made again. */
-		json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth FROM nodes WHERE id = ?", "i", id);
-		struct node_handle nh = { 0 };
-		nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
-		snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
-		snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
-		json_decref(h);
-		struct op_err e2 = { 0 };
-		if (m->prov && nh.holder_pid > 0 && m->prov->alive(NULL, &nh) &&
-		    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e2) == 0)
+		/* By hand: a new series of automatic retries if this one fails too. */
+		retry_forget(m, id);
+		if (node_restart(m, id) == 1)
 			mgr_event(m, cluster, json_string_value(json_object_get(n, "name")), "retry",
 				  "re-running cluster-init in place");
-		else
-			acquire(m, id);
-		free(e2.msg);
 		json_array_append(*done, json_object_get(n, "name"));
 	}
 	json_decref(sel);
 	return 0;
+}
+
+int node_restart(struct mgr *m, int64_t id)
+{
+	db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
+	/* A node that still runs, with an agent that still talks to us, re-runs
+	 * its cluster-init in place (its agent sees Preparing at its next
+	 * heartbeat); one that is gone or silent is made again. */
+	json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth, last_heartbeat FROM nodes WHERE id = ?",
+				 "i", id);
+	struct node_handle nh = { 0 };
+	nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
+	snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
+	snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
+	int64_t hb = json_integer_value(json_object_get(h, "last_heartbeat"));
+	json_decref(h);
+	bool silent = m->o.heartbeat_timeout > 0 && hb > 0 && hb < util_wall_ms() - m->o.heartbeat_timeout;
+	struct op_err e = { 0 };
+	int rc = 0;
+	if (m->prov && nh.holder_pid > 0 && !silent && m->prov->alive(NULL, &nh) &&
+	    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e) == 0)
+		rc = 1;
+	else
+		acquire(m, id);
+	free(e.msg);
+	return rc;
 }
 
 json_t *node_view_for_agent(struct mgr *m, int64_t nid)

@@ -120,6 +120,9 @@ json_t *node_view_for_agent(struct mgr *m, int64_t node_id);
 /* Change a node's state (checked by state.c), with an event. */
 int node_set_state(struct mgr *m, int64_t node_id, int to, int actor, const char *reason,
 		   struct op_err *e);
+/* Start a Failed node again: in place (its agent re-runs what failed; returns
+ * 1) when it still runs, else made again (returns 0). */
+int node_restart(struct mgr *m, int64_t node_id);
 /* Rewrite every cluster's hosts file (all nodes of all clusters). */
 void hosts_refresh(struct mgr *m);
 /* Reconcile the records with what runs (start-up). */
@@ -129,6 +132,31 @@ void mgr_path(struct mgr *m, char *out, size_t len, const char *fmt, ...) __attr
 /* The /24 of cluster subnet index k: base address (host order). */
 uint32_t mgr_subnet(struct mgr *m, int k);
 void mgr_bridge_name(struct mgr *m, int k, char *out, size_t len);
+
+/* ---- retry.c: failed nodes retried with back-off ---- */
+struct evloop;
+/* Node NODE_ID went to state TO (node_set_state calls this): a Failed node of a
+ * started cluster gets its next automatic retry scheduled (or is told it has
+ * none left); Ready closes the series; Terminating and Off cancel it. */
+void retry_note(struct mgr *m, int64_t node_id, int to, const char *reason);
+/* Forget a node's series (a retry by hand starts a new one). */
+void retry_forget(struct mgr *m, int64_t node_id);
+/* The wait before automatic retry number ATTEMPT (0 for the first): BASE
+ * doubled ATTEMPT times, at most CAP. */
+int64_t retry_backoff_ms(int64_t base, int64_t cap, int attempt);
+/* A cluster's retry settings: its template's RetryMax, RetryDelay and
+ * RetryDelayMax attributes (of [cluster]), else stratusd's --retry-*.  Values
+ * out of range are ignored (with a warning). */
+struct retry_policy {
+	int max;
+	int64_t delay_ms, delay_max_ms;
+};
+void retry_policy_of(const struct mgr_opts *o, json_t *cluster_attrs, struct retry_policy *p);
+/* The node's retry series as {"attempt","max","due","reason"} (due 0: none
+ * scheduled), or JSON null when it has none.  New reference. */
+json_t *retry_view(struct mgr *m, int64_t node_id);
+/* Start the retries that are due; a timer of stratusd's event loop (arg: struct mgr). */
+void retry_tick(struct evloop *loop, void *arg);
 
 /* ---- tmpl.c: templates through liblang ---- */
 /* The template's name ([cluster NAME]) and whether it parses. */

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
 
 	evloop_add_timer(loop, 1000, 1, reap_tick, &reaper);
 	evloop_add_timer(loop, 5000, 1, heartbeat_tick, &m);
+	evloop_add_timer(loop, 500, 1, retry_tick, &m);
 	evloop_run(loop);
 
 	MHD_stop_daemon(d);

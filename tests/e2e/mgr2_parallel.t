@@ -17,7 +17,7 @@ STATE=$(mktemp -d /var/tmp/stratus-mgr2-par.XXXXXX)
 C="p$$"
 cleanup_par() {
 	[ -n "${MGR2_KEEP_DB:-}" ] && sqlite3 "$STATE/stratus.db" ".backup $MGR2_KEEP_DB"
-	local inst
+	local inst i ns p br
 	inst=$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
 	stratus terminate_cluster "$C" >/dev/null 2>&1
 	for i in $(seq 1 150); do
