@@ -535,16 +535,21 @@ static int cluster_action(struct ctx *x, const char *action, const char *done)
 {
 	char path[512];
 	if (x->npos != 1)
-		return fail("usage: stratus %s NAME", action), 2;
+		return fail("usage: stratus %s_cluster NAME [--force]", action), 2;
 	char *e = client_escape(x->pos[0]);
 	json_t *ans = NULL;
 	if (!strcmp(action, "delete"))
-		snprintf(path, sizeof(path), "/clusters/%s", e);
+		snprintf(path, sizeof(path), "/clusters/%s%s", e, x->o.force ? "?force=true" : "");
 	else
 		snprintf(path, sizeof(path), "/clusters/%s/%s", e, action);
 	free(e);
-	if (call(x, strcmp(action, "delete") ? "POST" : "DELETE", path,
-		 strcmp(action, "delete") ? json_object() : NULL, &ans, NULL))
+	json_t *body = NULL;
+	if (strcmp(action, "delete")) {
+		body = json_object();
+		if (x->o.force)
+			json_object_set_new(body, "force", json_true());
+	}
+	if (call(x, strcmp(action, "delete") ? "POST" : "DELETE", path, body, &ans, NULL))
 		return 1;
 	if (x->json)
 		print_json(ans ? ans : json_object());
@@ -983,10 +988,12 @@ static const struct verb verbs[] = {
 	{ "import_cluster", "TEMPLATE NAME [-p PARAMS.json]", "The same as create_cluster.", v_create_cluster, true,
 	  { OPT_FORMAT, CFG_STR("parameters", 'p', struct opts, params, NULL, "JSON object of parameter values"), CFG_END } },
 	{ "start_cluster", "NAME", "Start a cluster: make its nodes.", v_start_cluster, true, { OPT_FORMAT, CFG_END } },
-	{ "terminate_cluster", "NAME", "Terminate every node of a cluster and take its network down.", v_terminate_cluster, true,
-	  { OPT_FORMAT, CFG_END } },
-	{ "delete_cluster", "NAME", "Delete a terminated cluster and its records.", v_delete_cluster, true,
-	  { OPT_FORMAT, CFG_END } },
+	{ "terminate_cluster", "NAME [--force]", "Terminate every node of a cluster and take its network down.  "
+	  "A cluster that a running cluster depends on (a storage cluster it mounts) needs --force.", v_terminate_cluster, true,
+	  { OPT_FORMAT, CFG_BOOL("force", 0, struct opts, force, "false", "even if running clusters depend on it"), CFG_END } },
+	{ "delete_cluster", "NAME [--force]", "Delete a terminated cluster and its records (--force: even if a running "
+	  "cluster names it).", v_delete_cluster, true,
+	  { OPT_FORMAT, CFG_BOOL("force", 0, struct opts, force, "false", "even if running clusters depend on it"), CFG_END } },
 	{ "show_cluster", "[NAME] [-l]", "List clusters, or show one with its nodes (-l: reasons and failed scripts' logs).",
 	  v_show_cluster, true, { OPT_FORMAT,
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "more detail"), CFG_END } },

@@ -547,7 +547,7 @@ static enum MHD_Result r_clusters(struct call *k)
 			return reply_json(k, 200, c);
 		}
 		if (!strcmp(k->method, "DELETE")) {
-			if (cluster_delete(m, name, &e))
+			if (cluster_delete(m, name, arg_true(k, "force"), &e))
 				return reply_op(k, &e);
 			return reply_empty(k, 204);
 		}
@@ -559,7 +559,12 @@ static enum MHD_Result r_clusters(struct call *k)
 		return reply_json(k, 200, cluster_summary(m, name));
 	}
 	if (!strcmp(sub, "terminate") && k->nseg == 3 && !strcmp(k->method, "POST")) {
-		if (cluster_terminate(m, name, &e))
+		if (!need_json(k, &rc))
+			return rc;
+		json_t *f = json_object_get(k->json, "force");
+		if (f && !json_is_boolean(f))
+			return reply_error(k, 400, "'force' must be true or false");
+		if (cluster_terminate(m, name, json_is_true(f) || arg_true(k, "force"), &e))
 			return reply_op(k, &e);
 		return reply_json(k, 200, cluster_summary(m, name));
 	}

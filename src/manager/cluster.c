@@ -356,12 +356,17 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
+int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (!strcmp(json_string_value(json_object_get(c, "state")), "Started") &&
+	    guard_cluster(m, name, "terminate", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id"));
 	db_exec(m->db, "UPDATE clusters SET state = 'Terminating' WHERE id = ?", "i", cid);
@@ -383,12 +388,16 @@ int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_delete(struct mgr *m, const char *name, struct op_err *e)
+int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (guard_cluster(m, name, "delete", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id")), live = 0;
 	db_get_int(m->db, &live, "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND state <> 'Off'", "i", cid);
@@ -582,10 +591,11 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 	json_array_foreach(sel, i, n) {
 		bool live = strcmp(json_string_value(json_object_get(n, "state")), "Off") != 0;
 		if (!force && live && !json_integer_value(json_object_get(n, "is_array"))) {
-			op_err_set(e, 409, "refusing to %s node '%s': it is not in a node array (it may be the "
-				   "cluster's scheduler, head or metadata node) and the cluster may not survive "
-				   "without it; pass --force if you mean it", remove ? "remove" : "terminate",
-				   json_string_value(json_object_get(n, "name")));
+			char why[2048];
+			guard_node_why(m, cluster, json_string_value(json_object_get(n, "template")), why, sizeof(why));
+			op_err_set(e, 409, "refusing to %s node '%s': %s; the cluster may not survive without it; "
+				   "pass --force if you mean it", remove ? "remove" : "terminate",
+				   json_string_value(json_object_get(n, "name")), why);
 			json_decref(sel);
 			return -EPERM;
 		}

@@ -99,8 +99,10 @@ void op_err_set(struct op_err *e, int status, const char *fmt, ...) __attribute_
 
 int cluster_create(struct mgr *m, const char *name, const char *tmpl, json_t *params, struct op_err *e);
 int cluster_start(struct mgr *m, const char *name, struct op_err *e);
-int cluster_terminate(struct mgr *m, const char *name, struct op_err *e);
-int cluster_delete(struct mgr *m, const char *name, struct op_err *e);
+/* Terminate / delete a cluster; refused (409) while a running cluster depends
+ * on it (guard.c) unless force. */
+int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err *e);
+int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e);
 /* Add COUNT nodes of array/node TEMPLATE; *names gets the new names. */
 int cluster_add_nodes(struct mgr *m, const char *cluster, const char *tmpl, int count,
 		      json_t **names, struct op_err *e);
@@ -157,6 +159,19 @@ void retry_policy_of(const struct mgr_opts *o, json_t *cluster_attrs, struct ret
 json_t *retry_view(struct mgr *m, int64_t node_id);
 /* Start the retries that are due; a timer of stratusd's event loop (arg: struct mgr). */
 void retry_tick(struct evloop *loop, void *arg);
+
+/* ---- guard.c: what needs --force ---- */
+/* Do a cluster's PARAMS and DEFINITION name cluster NAME (a parameter *Cluster,
+ * a configuration *.cluster, the Network attribute)?  VIA says how. */
+bool guard_refers(json_t *params, json_t *definition, const char *name, char *via, size_t len);
+/* The Started clusters other than NAME that depend on it: [{"cluster","via"}]. */
+json_t *guard_dependents(struct mgr *m, const char *name);
+/* 0 when nothing depends on cluster NAME, or with force (an event says so);
+ * else -EBUSY and a 409 in e that names the dependents.  VERB: "terminate". */
+int guard_cluster(struct mgr *m, const char *name, const char *verb, bool force, struct op_err *e);
+/* Why terminating node template TNAME of CLUSTER (a non-array node) needs
+ * --force: its role (configuration *.role) and the clusters that depend on it. */
+void guard_node_why(struct mgr *m, const char *cluster, const char *tname, char *out, size_t len);
 
 /* ---- tmpl.c: templates through liblang ---- */
 /* The template's name ([cluster NAME]) and whether it parses. */

@@ -219,6 +219,39 @@ static void test_migrate_v1(void **state)
 	rmdir(dir);
 }
 
+static void test_guard_refers(void **state)
+{
+	char via[512];
+	json_t *params = json_pack("{s:s,s:s,s:i}", "StorageCluster", "storage", "MountPoint", "/lustre", "MaxNodes", 4);
+	json_t *def = json_pack("{s:[{s:s,s:{s:s,s:s}}],s:{}}", "nodes", "name", "scheduler", "configuration",
+				"stratusfs.cluster", "other", "slurm.role", "scheduler", "attributes");
+	assert_true(guard_refers(params, def, "storage", via, sizeof(via)));
+	assert_string_equal(via, "its parameter StorageCluster is 'storage'");
+	/* Through a node's configuration. */
+	assert_true(guard_refers(NULL, def, "other", via, sizeof(via)));
+	assert_string_equal(via, "the configuration stratusfs.cluster of its node 'scheduler' is 'other'");
+	/* Only keys that name a cluster count, and only exact names. */
+	assert_false(guard_refers(params, def, "/lustre", via, sizeof(via)));
+	assert_false(guard_refers(params, def, "scheduler", via, sizeof(via)));
+	assert_false(guard_refers(params, def, "stor", via, sizeof(via)));
+	assert_false(guard_refers(params, def, "Storage", via, sizeof(via)));
+	/* The Network attribute: nodes on another cluster's bridge. */
+	json_object_set_new(json_object_get(def, "attributes"), "network", json_string("net1"));
+	assert_true(guard_refers(NULL, def, "net1", via, sizeof(via)));
+	assert_non_null(strstr(via, "Network"));
+	/* A *_cluster key, any case; a parameter whose value is not a string is ignored. */
+	json_t *d2 = json_pack("{s:[{s:s,s:{s:s,s:i}}]}", "nodes", "name", "x", "configuration", "app.Backup_Cluster",
+			       "b", "app.cluster", 3);
+	json_t *p2 = json_pack("{s:i}", "OtherCluster", 3);
+	assert_true(guard_refers(p2, d2, "b", via, sizeof(via)));
+	json_decref(p2);
+	assert_false(guard_refers(NULL, d2, "3", via, sizeof(via)));
+	assert_false(guard_refers(NULL, NULL, "b", via, sizeof(via)));
+	json_decref(d2);
+	json_decref(params);
+	json_decref(def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_revoke, setup, teardown),
 		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_guard_refers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
