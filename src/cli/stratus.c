@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "cli/cert.h"
 #include "cli/client.h"
 #include "common/buf.h"
 #include "common/config.h"
@@ -46,6 +47,7 @@ struct opts {
 	char *tmpl;
 	int64_t count;
 	char *token;
+	bool all;
 };
 
 #define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json"), \
@@ -257,8 +259,11 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 	if (rc)
 		return fail("cannot create '%s': %s", x->cfgdir, strerror(-rc));
 	buf_printf(&b, "# stratus CLI settings, written by 'stratus initialize' (secret: mode 0600)\n"
-		   "url = %s\nusername = %s\ntoken = %s\nverify_ssl = %s\n", url, user, token,
-		   verify ? "true" : "false");
+		   "url = %s\nusername = %s\n", url, user);
+	/* No token: logged out ('stratus logout'); initialize logs in again. */
+	if (token)
+		buf_printf(&b, "token = %s\n", token);
+	buf_printf(&b, "verify_ssl = %s\n", verify ? "true" : "false");
 	if (ca)
 		buf_printf(&b, "ca = %s\n", ca);
 	rc = util_write_file_atomic(x->cfgpath, b.data, b.len, 0600);
@@ -268,6 +273,69 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 		return fail("cannot write '%s': %s", x->cfgpath, strerror(-rc));
 	chmod(x->cfgpath, 0600);
 	return 0;
+}
+
+/* Pin PEM (LEN bytes) as the manager's certificate: later commands trust exactly it. */
+static int pin_cert(struct ctx *x, const char *pem, size_t len, char *capath, size_t calen)
+{
+	snprintf(capath, calen, "%s/manager.pem", x->cfgdir);
+	if (util_mkdirs(x->cfgdir, 0700) || util_write_file_atomic(capath, pem, len, 0644))
+		return fail("cannot store the certificate in '%s'", capath);
+	return 0;
+}
+
+/*
+ * Interactive initialize against a manager whose certificate no authority of
+ * this machine vouches for (stratusd's self-signed one): show who it names
+ * and its fingerprint, and pin it if the person says so.  Nothing secret has
+ * been sent yet.  0: not needed, or trusted and pinned (*ca set); 1: refused.
+ */
+static int trust_prompt(struct ctx *x, const char *url, char *capath, size_t calen, const char **ca)
+{
+	struct client c = { .url = url, .token = NULL, .verify = true, .ca = NULL };
+	json_t *ans = NULL;
+	long status = 0;
+	char *err = NULL, *pem = NULL, when[64];
+	int e = client_call(&c, "GET", "/whoami", NULL, NULL, 0, NULL, &status, &ans, &err);
+	json_decref(ans);
+	if (e != -EKEYREJECTED) {
+		free(err);
+		return 0; /* trusted already, or a failure the login will explain */
+	}
+	free(err);
+	err = NULL;
+	if (client_peer_cert(url, &pem, &err)) {
+		fail("%s", err ? err : "cannot fetch the manager's certificate");
+		free(err);
+		return 1;
+	}
+	struct cert_info ci;
+	if (cert_describe(pem, &ci)) {
+		free(pem);
+		return fail("the certificate that '%s' shows cannot be read; give the manager's certificate with --ca FILE", url);
+	}
+	struct tm tm;
+	time_t t = ci.expires;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(stderr, "The certificate of %s is not signed by an authority this machine trusts\n"
+		"(stratusd makes its own at first start).  Check that it is the manager's:\n"
+		"  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n"
+		"On the manager host, 'certtool -i --infile STATE_DIR/tls/cert.pem' shows the same\n"
+		"fingerprint, and stratusd logs it when it starts.\n", url, ci.subject, ci.issuer, when, ci.sha256);
+	char *yes = prompt("Trust this certificate and pin it? [yes/no]", false);
+	bool ok = yes && (!strcasecmp(yes, "yes") || !strcasecmp(yes, "y"));
+	free(yes);
+	if (!ok) {
+		free(pem);
+		return fail("not trusting the certificate of '%s'; nothing was sent or written. Give the manager's "
+			    "certificate with --ca FILE, or answer yes after checking its fingerprint", url);
+	}
+	int rc = pin_cert(x, pem, strlen(pem), capath, calen);
+	free(pem);
+	if (!rc)
+		*ca = capath;
+	return rc;
 }
 
 static int v_initialize(struct ctx *x)
@@ -280,9 +348,19 @@ static int v_initialize(struct ctx *x)
 
 	if (o->verify_ssl && cfg_parse_bool(o->verify_ssl, &verify))
 		return fail("--verify-ssl takes true or false, not '%s'", o->verify_ssl);
+	char capath[PATH_MAX + 32];
+	const char *ca = NULL;
 	if (!o->batch) {
 		if (!url)
 			url = prompt("Stratus manager URL (https://HOST:PORT)", false);
+		if (url && !strncmp(url, "https://", 8) && verify && !o->ca) {
+			size_t ul = strlen(url);
+			while (ul > 8 && url[ul - 1] == '/')
+				url[--ul] = '\0';
+			/* Before any secret is typed or sent. */
+			if (trust_prompt(x, url, capath, sizeof(capath), &ca))
+				goto out;
+		}
 		if (!user)
 			user = prompt("Username", false);
 	}
@@ -305,8 +383,6 @@ static int v_initialize(struct ctx *x)
 	size_t ul = strlen(url);
 	while (ul > 8 && url[ul - 1] == '/')
 		url[--ul] = '\0';
-	char capath[PATH_MAX + 32];
-	const char *ca = NULL;
 	if (o->ca) {
 		char *pem = NULL;
 		size_t len = 0;
@@ -315,14 +391,10 @@ static int v_initialize(struct ctx *x)
 			fail("'%s' is not a PEM certificate; give the manager's certificate (STATE_DIR/tls/cert.pem)", o->ca);
 			goto out;
 		}
-		/* Pin a copy: later commands trust exactly this certificate. */
-		snprintf(capath, sizeof(capath), "%s/manager.pem", x->cfgdir);
-		if (util_mkdirs(x->cfgdir, 0700) || util_write_file_atomic(capath, pem, len, 0644)) {
-			free(pem);
-			fail("cannot store the certificate in '%s'", capath);
-			goto out;
-		}
+		int prc = pin_cert(x, pem, len, capath, sizeof(capath));
 		free(pem);
+		if (prc)
+			goto out;
 		ca = capath;
 	}
 	struct client c = { .url = url, .token = NULL, .verify = verify, .ca = ca };
@@ -364,6 +436,26 @@ out:
 	free(url);
 	free(user);
 	return rc;
+}
+
+static int v_logout(struct ctx *x)
+{
+	json_t *a = NULL;
+	if (x->npos != 0)
+		return fail("usage: stratus logout [--all]"), 2;
+	if (call(x, "POST", "/logout", json_pack("{s:b}", "all", x->o.all), &a, NULL))
+		return 1;
+	long long n = (long long)json_integer_value(json_object_get(a, "revoked"));
+	json_decref(a);
+	/* Forget the token, keep where the manager is. */
+	if (write_settings(x, x->s.url, x->s.username ? x->s.username : "", NULL, x->s.verify_ssl, x->s.ca))
+		return 1;
+	if (x->json)
+		printf("{\"revoked\": %lld}\n", n);
+	else
+		printf("Logged out of %s: %lld token(s) revoked%s; 'stratus initialize' logs in again\n", x->s.url, n,
+		       x->o.all ? " (every session of this user)" : "");
+	return 0;
 }
 
 /* ---------------------------------------------------------------- lockers and projects */
@@ -975,6 +1067,9 @@ static const struct verb verbs[] = {
 		CFG_STR("verify-ssl", 0, struct opts, verify_ssl, NULL, "false: do not verify the manager's certificate"),
 		CFG_STR("ca", 0, struct opts, ca, NULL, "the manager's certificate (PEM) to trust and pin"),
 		CFG_END } },
+	{ "logout", "[--all]", "Revoke the CLI's token at the manager and forget it (--all: every token of this user, "
+	  "e.g. a lost laptop's).", v_logout, true, { OPT_FORMAT,
+		CFG_BOOL("all", 0, struct opts, all, "false", "revoke every token of this user"), CFG_END } },
 	{ "locker", "list", "List the lockers projects are uploaded to.", v_locker, true, { OPT_FORMAT, CFG_END } },
 	{ "project", "upload LOCKER", "Upload the project in this folder (project.ini, specs/) to LOCKER.", v_project, true,
 	  { OPT_FORMAT, CFG_END } },

@@ -56,7 +56,7 @@ int auth_node_token(struct db *db, int64_t node_id, char token[AUTH_TOKEN_LEN + 
 /* Drop every token of a node (it was terminated). */
 void auth_node_revoke(struct db *db, int64_t node_id);
 /* Who holds this token?  0 and *who; -EKEYEXPIRED for a user token past its
- * expiry (it is deleted then); -EACCES for anything else. */
+ * expiry (the next login deletes it); -EACCES for anything else. */
 int auth_lookup(struct db *db, const char *token, struct auth_who *who);
 /* Number of users (0 on a fresh manager). */
 int64_t auth_user_count(struct db *db);

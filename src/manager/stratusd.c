@@ -323,6 +323,9 @@ int main(int argc, char **argv)
 		mgr_path(&m, m.key_path, sizeof(m.key_path), "tls/key.pem");
 	}
 
+	char fpr[80];
+	if (tls_fingerprint(m.cert_path, fpr, sizeof(fpr)) == 0)
+		log_info("certificate '%s', fingerprint %s (what 'stratus initialize' shows)", m.cert_path, fpr);
 	int fd = net_listen_tcp(m.o.listen, (int)m.o.port, 128);
 	if (fd < 0)
 		die("cannot listen on %s:%lld: %s; is another stratusd running? try --port 0",
