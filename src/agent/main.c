@@ -42,8 +42,10 @@
 #define LOG_UPLOAD_MAX (1u << 20)
 
 struct opts {
-	char *config, *url, *token, *ca, *name, *state_dir, *local_disk, *log_level, *cluster, *node_json, *format;
+	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format;
 	int64_t heartbeat, script_timeout;
+
+	char *local_disk;
 };
 
 static const struct cfg_opt table[] = {
@@ -126,6 +128,7 @@ struct agent {
 	char *bin_dir;
 	char *config_path;      /* absolute, for scripts' `search` */
 	int64_t heartbeat_ms;   /* the config file's, or the node's stratus.agent.heartbeat */
+	char *cached;           /* what the cache file holds now */
 };
 
 /* A template may set the heartbeat: configuration stratus.agent.heartbeat (seconds or "500ms"). */
@@ -200,10 +203,16 @@ static int fetch_node(struct agent *a, json_t **doc, bool patient)
 		}
 		if (!rc) {
 			take_heartbeat(a, *doc);
+			/* Written (with fsync) only when it changed: it is re-read every heartbeat. */
 			char *text = json_dumps(*doc, JSON_INDENT(1) | JSON_SORT_KEYS);
-			int w = text ? util_write_file_atomic(a->cache, text, strlen(text), 0640) : -ENOMEM;
-			if (w)
-				log_warn("cannot write the config cache '%s': %s", a->cache, strerror(-w));
+			if (text && (!a->cached || strcmp(text, a->cached))) {
+				int w = util_write_file_atomic(a->cache, text, strlen(text), 0640);
+				if (w)
+					log_warn("cannot write the config cache '%s': %s", a->cache, strerror(-w));
+				free(a->cached);
+				a->cached = w ? NULL : text;
+				text = NULL;
+			}
 			free(text);
 			free(err);
 			return 0;
@@ -404,6 +413,7 @@ static void agent_reload(struct agent *a)
 static void agent_close(struct agent *a)
 {
 	client_free(a->c);
+	free(a->cached);
 	free(a->bin_dir);
 	free(a->config_path);
 }

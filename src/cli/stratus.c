@@ -26,6 +26,7 @@
 
 #include "cli/cert.h"
 #include "cli/client.h"
+#include "cli/pool.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/util.h"
@@ -1122,6 +1123,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: stratus VERB [options] [arguments]\n\nThe Stratus cluster manager CLI (docs/cli.md).\n\nverbs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].usage);
+	cli_pool_usage(f);
 	fprintf(f, "\n'stratus VERB --help' shows a verb's options.  Exit codes: 0 done, 1 failed, 2 bad usage.\n");
 }
 
@@ -1182,6 +1184,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (cli_pool_is_verb(argv[1]))
+		return cli_pool_main(argc, argv);
 	const struct verb *v = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(argv[1], verbs[i].name))

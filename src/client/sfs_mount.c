@@ -1319,8 +1319,7 @@ int main(int argc, char **argv)
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);
-			if (!O.log_file)
-				dup2(nul, 2);
+			dup2(nul, 2); /* the log, if any, has its own descriptor */
 			close(nul);
 		}
 	}

@@ -25,7 +25,9 @@
 #include "common/util.h"
 #include "manager/auth.h"
 #include "manager/db.h"
+#include "manager/gui.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
 
@@ -61,6 +63,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* The GUI loads nothing from elsewhere, runs no inline script and is
+	 * never framed (clickjacking). */
+	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+				"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	enum MHD_Result rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -814,6 +822,12 @@ static enum MHD_Result r_node(struct call *k)
 static enum MHD_Result route(struct call *k)
 {
 	const char *first = k->nseg ? k->seg[0] : "";
+	enum MHD_Result grc;
+	if (strcmp(first, "node") && gui_route(k->m, k->conn, k->method, k->seg, k->nseg, k->r->body.data,
+					      k->r->body.len, &k->r->who, &grc)) {
+		k->r->answered = true;
+		return grc;
+	}
 	if (!strcmp(first, "node"))
 		return r_node(k);
 	if (!strcmp(first, "login") && k->nseg == 1 && !strcmp(k->method, "POST"))
@@ -834,6 +848,14 @@ static enum MHD_Result route(struct call *k)
 	}
 	if (!strcmp(first, "templates"))
 		return r_templates(k);
+	if (!strcmp(first, "pools") || !strcmp(first, "hosts")) {
+		enum MHD_Result rc;
+		json_t *out = NULL;
+		if (!need_json(k, &rc))
+			return rc;
+		int st = pool_api(k->m, k->method, k->seg, k->nseg, k->json, &out);
+		return out ? reply_json(k, (unsigned)st, out) : reply_empty(k, (unsigned)st);
+	}
 	if (!strcmp(first, "clusters"))
 		return r_clusters(k);
 	if (!strcmp(first, "events") && k->nseg == 1 && !strcmp(k->method, "GET")) {
@@ -863,8 +885,9 @@ static const char *bearer(struct MHD_Connection *c)
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h && !strncasecmp(h, "Bearer ", 7))
 		return h + 7;
-	/* The GUI keeps its token in a cookie. */
-	return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "stratus_token");
+	/* Browsers use sessions (gui.c), never a token in a cookie: a cookie
+	 * alone must not authorize a change without its CSRF token. */
+	return NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -892,9 +915,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		bool is_node = !strcmp(url, "/api/v1/node") || !strncmp(url, "/api/v1/node/", 13);
 		bool is_upload = !strcmp(method, "PUT") && !strncmp(url, "/api/v1/lockers/", 16);
 		buf_init(&r->body, (size_t)(is_upload ? m->o.max_upload : m->o.max_body));
-		if (!is_login) {
+		/* Browser sessions and their CSRF check (gui.c). */
+		enum gui_auth ga = gui_authenticate(m, conn, url, method, &r->who);
+		if (ga == GUI_AUTH_STALE || ga == GUI_AUTH_CSRF)
+			return reply_error(&k, ga == GUI_AUTH_CSRF ? 403 : 401, "%s", gui_auth_message(ga));
+		if (!is_login && ga != GUI_AUTH_PUBLIC) {
 			const char *tok = bearer(conn);
-			int arc = tok ? auth_lookup(m->db, tok, &r->who) : -EACCES;
+			int arc = ga == GUI_AUTH_OK ? 0 : tok ? auth_lookup(m->db, tok, &r->who) : -EACCES;
 			if (arc)
 				return reply_error(&k, 401, "%s", !tok ? "authentication required: send "
 						   "'Authorization: Bearer TOKEN' (see 'stratus initialize')" :
@@ -974,7 +1001,13 @@ struct MHD_Daemon *api_start(struct mgr *m, int fd, char **err)
 {
 	char *cert = NULL, *key = NULL;
 	*err = NULL;
-	int rc = util_read_file(m->cert_path, 1 << 20, &cert, NULL);
+	int rc = gui_init(m);
+	if (rc) {
+		if (asprintf(err, "cannot create the web GUI's sessions table: %s", strerror(-rc)) < 0)
+			*err = NULL;
+		return NULL;
+	}
+	rc = util_read_file(m->cert_path, 1 << 20, &cert, NULL);
 	if (rc == 0)
 		rc = util_read_file(m->key_path, 1 << 20, &key, NULL);
 	if (rc) {

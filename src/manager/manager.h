@@ -46,6 +46,7 @@ struct mgr_opts {
 };
 
 struct job;
+struct pool_ctl;
 
 struct mgr {
 	struct mgr_opts o;
@@ -69,6 +70,7 @@ struct mgr {
 	pthread_mutex_t netmu;
 	/* serialises hosts-file rewrites */
 	pthread_mutex_t hostsmu;
+	struct pool_ctl *pools;           /* host pools (pool.c); NULL: none */
 };
 
 /* Append an event (time now).  cluster/node may be NULL. */

@@ -29,6 +29,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/tls.h"
 
@@ -303,7 +304,7 @@ int main(int argc, char **argv)
 
 	default_paths(&m);
 	if (!strcmp(m.o.provider, "local"))
-		m.prov = &provider_local;
+		m.prov = &provider_mixed; /* local namespaces, and pool hosts over ssh (pool.c) */
 	else if (strcmp(m.o.provider, "none"))
 		die("unknown provider '%s'; use local or none", m.o.provider);
 
@@ -343,6 +344,8 @@ int main(int argc, char **argv)
 	evloop_add_signal(loop, SIGINT, on_stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (m.prov && (rc = pool_start(&m)))
+		die("cannot start the host pools: %s", strerror(-rc));
 	mgr_reconcile(&m);
 	if ((rc = worker_start(&m)))
 		die("cannot start the worker thread: %s", strerror(-rc));
@@ -365,6 +368,7 @@ int main(int argc, char **argv)
 
 	MHD_stop_daemon(d);
 	worker_stop(&m);
+	pool_stop(&m);
 	evloop_free(loop);
 	db_close(m.db);
 	cfg_release(&prog, &m.o);

@@ -24,6 +24,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
 
@@ -94,10 +95,11 @@ struct spec_store {
 	struct node_spec s;
 	struct node_handle h;
 	char cluster[128], name[128], ip[32], gw[32], bridge[32], state_dir[PATH_MAX];
-	char hosts[PATH_MAX], keys[PATH_MAX], hostkeys[PATH_MAX], url[128];
+	char hosts[PATH_MAX], keys[PATH_MAX], sshkey[PATH_MAX], hostkeys[PATH_MAX], url[128];
 	int64_t id, subnet;
 	char state[32];
 	bool is_array;
+	struct pool_target pool;  /* the node's pool host, if any (pool.c) */
 };
 
 static int load_spec(struct mgr *m, int64_t id, struct spec_store *st)
@@ -124,15 +126,18 @@ static int load_spec(struct mgr *m, int64_t id, struct spec_store *st)
 	mgr_path(m, st->state_dir, sizeof(st->state_dir), "nodes/%s", st->name);
 	mgr_path(m, st->hosts, sizeof(st->hosts), "clusters/%s/hosts", st->cluster);
 	mgr_path(m, st->keys, sizeof(st->keys), "clusters/%s/ssh/id_ed25519.pub", st->cluster);
+	mgr_path(m, st->sshkey, sizeof(st->sshkey), "clusters/%s/ssh/id_ed25519", st->cluster);
 	mgr_path(m, st->hostkeys, sizeof(st->hostkeys), "nodes/%s/ssh", st->name);
 	snprintf(st->url, sizeof(st->url), "https://%s:%d", st->gw, m->port);
 	st->s = (struct node_spec){
 		.cluster = st->cluster, .name = st->name, .ip = st->ip, .prefix_len = 24,
 		.gateway = st->gw, .bridge = st->bridge, .state_dir = st->state_dir,
 		.hosts_file = st->hosts, .authorized_keys = st->keys, .host_key_dir = st->hostkeys,
+		.ssh_key = st->sshkey,
 		.agent_path = m->o.agent_path, .manager_url = st->url, .ca_file = m->cert_path,
 		.token = NULL,
 	};
+	pool_node_spec(m, id, &st->s, &st->pool);
 	return 0;
 }
 
@@ -197,6 +202,12 @@ static void do_acquire(struct mgr *m, int64_t id)
 		fail_node(m, id, why);
 		return;
 	}
+	if (pool_take(m, id, &st.s, &st.pool, &err)) {
+		explicit_bzero(token, sizeof(token));
+		fail_node(m, id, err ? err : "cannot take a host from the node's pool");
+		free(err);
+		return;
+	}
 	struct node_handle h = { 0 };
 	int64_t t0 = util_mono_ms();
 	rc = m->prov->create(&st.s, &h, &err);
@@ -228,6 +239,7 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 	if (m->prov) {
 		int64_t t0 = util_mono_ms();
 		rc = m->prov->destroy(&st.s, &st.h, &err);
+		rc = pool_release(m, id, rc, &err);
 		if (!rc && strcmp(st.state, "Off"))
 			mgr_event(m, st.cluster, st.name, "provider", "node destroyed in %lld ms",
 				  (long long)(util_mono_ms() - t0));

@@ -44,6 +44,7 @@ static const struct cfg_opt mds_table[] = {
 	CFG_DURATION("reply-ttl", 0, struct mds_opts, reply_ttl_ms, "10m", 1000, 86400000, "how long replies are kept to answer retried requests"),
 	CFG_STR("root-squash", 0, struct mds_opts, root_squash, NULL, "map root of clients to UID:GID (e.g. 65534:65534)"),
 	CFG_STR("nosquash-nets", 0, struct mds_opts, nosquash_nets, NULL, "client networks exempt from root squash, CIDR,CIDR..."),
+	CFG_STR("fault-crash-after", 0, struct mds_opts, fault_crash_after, NULL, "testing only: exit at once, without answering, after committing a request of this op (e.g. MKDIR)"),
 	CFG_INT("qos-threshold", 0, struct mds_opts, qos_threshold, "17", 0, 100, "free-space imbalance (% of the largest) above which allocation weighs free space"),
 	CFG_END
 };
@@ -300,6 +301,12 @@ static void *committer_main(void *arg)
 				  n, mdb_strerror(rc), M.o.dir);
 		else if (rc)
 			log_error("cannot begin a metadata transaction: %s", mdb_strerror(rc));
+		if (!rc && M.o.fault_crash_after)
+			for (struct item *it = batch; it; it = it->next)
+				if (it->kind == ITEM_REQ && strrchr(sfs_op_name(it->h.op), '_') && !strcmp(strrchr(sfs_op_name(it->h.op), '_') + 1, M.o.fault_crash_after)) {
+					log_error("fault injection: crashing after committing %s", sfs_op_name(it->h.op));
+					_exit(9);
+				}
 		for (struct item *it = batch, *next; it; it = next) {
 			next = it->next;
 			if (it->kind == ITEM_REQ) {

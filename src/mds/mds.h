@@ -41,6 +41,7 @@ struct mds_opts {
 	char *root_squash;
 	char *nosquash_nets;
 	int64_t qos_threshold;
+	char *fault_crash_after;
 };
 
 struct mds_ost {

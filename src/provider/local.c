@@ -343,6 +343,7 @@ static int local_network_down(const char *bridge, char **err)
 
 /* Identities of a node's namespaces; *holder_ok when the holder is really ours. */
 struct node_ids {
+	int net_rc;               /* of looking the netns up: 0, -ENOENT (gone), -ENOTNAM */
 	bool has_net;
 	struct ns_id net;
 	bool holder_ok;
@@ -356,7 +357,8 @@ static void node_ids_get(const struct node_handle *h, struct node_ids *ids)
 	if (!our_netns(h->netns))
 		return;
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", h->netns);
-	ids->has_net = ns_id_of(path, &ids->net) == 0;
+	ids->net_rc = ns_id_of(path, &ids->net);
+	ids->has_net = ids->net_rc == 0;
 	if (!ids->has_net || h->holder_pid <= 0)
 		return;
 	/* PID reuse: the pid must still be a live process in exactly this netns,
@@ -477,6 +479,12 @@ static int local_destroy(const struct node_spec *spec, const struct node_handle 
 	}
 	struct node_ids ids;
 	node_ids_get(h, &ids);
+	if (ids.net_rc == -ENOTNAM) {
+		set_err(err, "cannot destroy node '%s' from here: '" NETNS_DIR "/%s' is not a network "
+			"namespace in this mount namespace (was the node made from another one?); "
+			"destroy it from where it was made", what, h->netns);
+		return -ENOTNAM;
+	}
 
 	/* Never empty the host: a pinned namespace that is the caller's own is a bug elsewhere. */
 	struct ns_id self_net;
@@ -648,6 +656,64 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 	return node_spawn(&req, &pid, err);
 }
 
+static int copy_file(const char *from, const char *to, mode_t mode, char **err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = util_read_file(from, 1 << 20, &data, &len);
+	if (rc) {
+		set_err(err, "cannot read '%s': %s", from, strerror(-rc));
+		return rc;
+	}
+	rc = util_write_file_atomic(to, data, len, mode);
+	explicit_bzero(data, len);
+	free(data);
+	if (rc)
+		set_err(err, "cannot write '%s': %s", to, strerror(-rc));
+	return rc;
+}
+
+/*
+ * The node's own /root/.ssh (STATE/ssh, bind-mounted by the holder): the
+ * cluster's key as root's identity and a client config for the cluster's
+ * nodes, so `ssh NODE` works between nodes as on a real cluster, and nothing
+ * a node does with ssh touches the host's /root/.ssh.
+ */
+static int make_root_ssh(const struct node_spec *spec, char *dir, size_t len, char **err)
+{
+	char path[4096 + 32], pub[4096 + 8];
+	int rc;
+	snprintf(dir, len, "%s/ssh-root", spec->state_dir);
+	if ((rc = util_mkdirs(dir, 0700)) || (rc = chmod(dir, 0700) < 0 ? neg_errno() : 0)) {
+		set_err(err, "cannot make '%s': %s", dir, strerror(-rc));
+		return rc;
+	}
+	/* The bind needs a mount point; a root without ~/.ssh gets the usual empty one. */
+	if (mkdir("/root/.ssh", 0700) < 0 && errno != EEXIST) {
+		rc = neg_errno();
+		set_err(err, "cannot make '/root/.ssh' as the mount point of nodes' own: %s", strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/id_ed25519", dir);
+	if ((rc = copy_file(spec->ssh_key, path, 0600, err)))
+		return rc;
+	snprintf(pub, sizeof(pub), "%s.pub", spec->ssh_key);
+	snprintf(path, sizeof(path), "%s/id_ed25519.pub", dir);
+	if (access(pub, F_OK) == 0 && (rc = copy_file(pub, path, 0644, err)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	/* Nodes are re-made with new host keys and have no outside network: a
+	 * known_hosts prompt or mismatch would only break cluster-init and MPI. */
+	return write_text(path,
+			  "# written by stratusd's local provider: ssh between the cluster's nodes\n"
+			  "Host *\n"
+			  "    IdentityFile /root/.ssh/id_ed25519\n"
+			  "    StrictHostKeyChecking no\n"
+			  "    UserKnownHostsFile /dev/null\n"
+			  "    LogLevel ERROR\n"
+			  "    BatchMode yes\n", 0600, err);
+}
+
 static int check_spec(const struct node_spec *s, char **err)
 {
 	int rc;
@@ -673,6 +739,8 @@ static int check_spec(const struct node_spec *s, char **err)
 	    ((rc = check_node_path("authorized keys file", s->authorized_keys, true, err)) ||
 	     (rc = check_node_path("host key directory", s->host_key_dir, false, err))))
 		return rc;
+	if (s->ssh_key && (rc = check_node_path("cluster ssh key", s->ssh_key, true, err)))
+		return rc;
 	if (s->agent_path && ((rc = check_node_path("agent program", s->agent_path, true, err)) ||
 			      (rc = check_node_path("manager CA file", s->ca_file, true, err))))
 		return rc;
@@ -681,7 +749,7 @@ static int check_spec(const struct node_spec *s, char **err)
 
 static int local_create(const struct node_spec *spec, struct node_handle *h, char **err)
 {
-	char tmpdir[4096], nspath[128];
+	char tmpdir[4096], nspath[128], sshdir[4096];
 	uint32_t id;
 	int rc;
 
@@ -722,7 +790,10 @@ static int local_create(const struct node_spec *spec, struct node_handle *h, cha
 	    (rc = RUN(err, "ip", "-n", h->netns, "link", "set", "dev", "eth0", "up")) ||
 	    (rc = RUN(err, "ip", "-n", h->netns, "link", "set", "dev", "lo", "up")))
 		goto fail;
-	if ((rc = node_make_holder(nspath, spec->name, spec->hosts_file, tmpdir, &h->holder_pid, err)))
+	if (spec->ssh_key && (rc = make_root_ssh(spec, sshdir, sizeof(sshdir), err)))
+		goto fail;
+	if ((rc = node_make_holder(nspath, spec->name, spec->hosts_file, tmpdir,
+				   spec->ssh_key ? sshdir : NULL, &h->holder_pid, err)))
 		goto fail;
 	if (!local_alive(spec, h)) {
 		set_err(err, "the holder process of node '%s' died as it started", spec->name);

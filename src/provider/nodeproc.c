@@ -20,11 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* coreutils' sleep, which takes "infinity"; /bin is /usr/bin on Debian 12. */
+#define SLEEP_PATH "/bin/sleep"
 
 /* What a child reports over the result pipe; fixed size, so one write is atomic. */
 struct spawn_msg {
@@ -37,7 +42,7 @@ enum { MSG_PID = 1, MSG_STATUS, MSG_ERR };
 
 enum {
 	STEP_SETNS_NET = 1, STEP_SETNS_UTS, STEP_SETNS_MNT, STEP_UNSHARE, STEP_SLAVE,
-	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_CHDIR, STEP_SETSID,
+	STEP_HOSTNAME, STEP_BIND_HOSTS, STEP_BIND_TMP, STEP_BIND_SSH, STEP_CHDIR, STEP_SETSID,
 	STEP_FORK, STEP_STDIO, STEP_EXEC,
 };
 
@@ -52,6 +57,7 @@ static const char *step_name(int step)
 	case STEP_HOSTNAME: return "setting the node's hostname";
 	case STEP_BIND_HOSTS: return "bind-mounting the node's hosts file over /etc/hosts";
 	case STEP_BIND_TMP: return "bind-mounting the node's private /tmp";
+	case STEP_BIND_SSH: return "bind-mounting the node's private /root/.ssh";
 	case STEP_CHDIR: return "changing to the working directory";
 	case STEP_SETSID: return "starting a new session";
 	case STEP_FORK: return "forking";
@@ -78,8 +84,13 @@ static void set_err(char **err, const char *fmt, ...)
 int ns_id_of(const char *path, struct ns_id *out)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
+	struct statfs sf;
+	if (stat(path, &st) < 0 || statfs(path, &sf) < 0)
 		return -errno;
+	/* /run/netns/X is an empty file until `ip netns add` binds the namespace on
+	 * it, and that bind is seen only in the mount namespace that made it. */
+	if (sf.f_type != NSFS_MAGIC)
+		return -ENOTNAM;
 	out->dev = st.st_dev;
 	out->ino = st.st_ino;
 	return 0;
@@ -181,6 +192,7 @@ struct holder_setup {
 	const char *hostname;
 	const char *hosts_file;
 	const char *tmp_dir;
+	const char *root_ssh_dir;
 };
 
 static void child_report(int fd, int kind, int step, int val)
@@ -328,6 +340,8 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 				step = STEP_BIND_HOSTS;
 			else if (hs->tmp_dir && mount(hs->tmp_dir, "/tmp", NULL, MS_BIND, NULL) < 0)
 				step = STEP_BIND_TMP;
+			else if (hs->root_ssh_dir && mount(hs->root_ssh_dir, "/root/.ssh", NULL, MS_BIND, NULL) < 0)
+				step = STEP_BIND_SSH;
 		}
 		if (step) {
 			child_report(wfd, MSG_ERR, step, errno);
@@ -357,7 +371,10 @@ spawn_child(const struct spawn_req *req, const struct holder_setup *hs, int fd_n
 		/* Nothing of ours survives the exec but stdio; wfd closes on success. */
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		environ = (char **)(req->envp ? req->envp : node_env);
-		execvp(req->argv[0], req->argv);
+		if (req->path)
+			execv(req->path, req->argv);
+		else
+			execvp(req->argv[0], req->argv);
 		child_report(wfd, MSG_ERR, STEP_EXEC, errno);
 		_exit(127);
 	}
@@ -491,13 +508,16 @@ int node_spawn(const struct spawn_req *req, int *result, char **err)
 }
 
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err)
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err)
 {
 	/* `sleep infinity` is the whole holder: it keeps the namespaces and dies on SIGTERM. */
-	static char *const argv[] = { "sleep", "infinity", NULL };
-	struct holder_setup hs = { hostname, hosts_file, tmp_dir };
+	/* Named so that `ps` says whose it is: "stratus-holder NODE infinity". */
+	char name[96];
+	snprintf(name, sizeof(name), "stratus-holder %s", hostname);
+	char *const argv[] = { name, "infinity", NULL };
+	struct holder_setup hs = { hostname, hosts_file, tmp_dir, root_ssh_dir };
 	struct spawn_req req = {
-		.netns_path = netns_path, .argv = argv, .mode = SPAWN_DAEMON,
+		.netns_path = netns_path, .argv = argv, .path = SLEEP_PATH, .mode = SPAWN_DAEMON,
 	};
 	int p = 0;
 	int rc = spawn(&req, &hs, &p, err);

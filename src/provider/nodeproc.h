@@ -27,7 +27,9 @@ struct ns_id {
 	ino_t ino;
 };
 
-/* Identity of the namespace at PATH (/run/netns/X, /proc/PID/ns/net). 0 or -errno. */
+/* Identity of the namespace at PATH (/run/netns/X, /proc/PID/ns/net).  0 or -errno;
+ * -ENOTNAM when PATH is no namespace here (a netns file whose bind mount lives
+ * in another mount namespace). */
 int ns_id_of(const char *path, struct ns_id *out);
 int ns_id_of_pid(pid_t pid, const char *kind, struct ns_id *out);
 bool ns_id_equal(const struct ns_id *a, const struct ns_id *b);
@@ -41,6 +43,7 @@ struct spawn_req {
 	pid_t holder;          /* enter this process's net, uts and mnt namespaces; 0: stay on the host */
 	const char *netns_path;/* or only join this network namespace (holder 0), e.g. for the holder itself */
 	char *const *argv;     /* argv[0] is looked up in PATH of envp (or the default PATH) */
+	const char *path;      /* or run this file, argv[0] being only the name ps shows */
 	char *const *envp;     /* NULL: a clean node environment (PATH, HOME=/root, LANG=C.UTF-8) */
 	const char *cwd;       /* NULL: "/" */
 	const char *out_path;  /* stdout and stderr appended here; NULL: see out_fd */
@@ -60,11 +63,12 @@ int node_spawn(const struct spawn_req *req, int *result, char **err);
  * Make the holder of a node: a process that joins the network namespace at
  * netns_path, unshares UTS and mount namespaces (all mounts slaves of the
  * host's), sets the hostname, bind-mounts hosts_file over /etc/hosts and
- * tmp_dir over /tmp, then execs `sleep infinity` with nothing else open.
+ * tmp_dir over /tmp (and root_ssh_dir, if not NULL, over /root/.ssh), then
+ * execs `sleep infinity` with nothing else open.
  * *pid is the holder's pid.
  */
 int node_make_holder(const char *netns_path, const char *hostname, const char *hosts_file,
-		     const char *tmp_dir, pid_t *pid, char **err);
+		     const char *tmp_dir, const char *root_ssh_dir, pid_t *pid, char **err);
 
 /*
  * Every process (other than the caller) whose network namespace is *net or

@@ -3,7 +3,7 @@
  *
  * A provider turns a node record into something that runs: the local provider
  * makes Linux namespaces on this host (src/provider/local.c), the ssh provider
- * takes an existing host (planned: issue 8).  stratusd calls these from a
+ * takes an existing host of a pool (src/provider/ssh.c).  stratusd calls these from a
  * worker thread, never from its event loop: create and destroy may take
  * seconds.  All functions return 0 or -errno and fill *err (malloc'd, caller
  * frees) with a sentence a person can act on when they fail.
@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+
+struct ssh_target;
 
 /* What the manager knows of a node when it asks a provider to make it. */
 struct node_spec {
@@ -30,12 +32,17 @@ struct node_spec {
 	const char *manager_url;  /* https://GATEWAY:PORT as the node reaches stratusd */
 	const char *ca_file;      /* the manager's certificate, for the agent to verify */
 	const char *token;        /* the node's own API token (secret: never logged) */
+	/* Optional (NULL: none): the cluster's private key, given to the node's root
+	 * (with its .pub beside it, if there) so that nodes ssh to each other as
+	 * real cluster nodes do.  Local nodes get a private /root/.ssh for it. */
+	const char *ssh_key;
+	const struct ssh_target *ssh; /* ssh provider: the pool host (provider/ssh.h); NULL: local */
 };
 
 /* What a provider remembers of a node it made, stored by the manager. */
 struct node_handle {
 	pid_t holder_pid;         /* local: the process that holds the namespaces */
-	char netns[64];           /* local: network namespace name */
+	char netns[64];           /* local: network namespace name; ssh: "ssh:HOST" */
 	char veth[16];            /* local: host side of the veth pair */
 };
 

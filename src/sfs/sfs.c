@@ -498,6 +498,20 @@ static void find_bindir(void)
 		*s = 0;
 }
 
+/* In a child about to exec a daemon: stdin from /dev/null, output to LOG,
+ * so that the daemon never holds our caller's pipes open. */
+static void quiet_stdio(const char *log)
+{
+	int in = open("/dev/null", O_RDONLY);
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (in >= 0)
+		dup2(in, 0);
+	if (out >= 0) {
+		dup2(out, 1);
+		dup2(out, 2);
+	}
+}
+
 /* Start a daemon detached from us (own session, output to LOG). */
 static pid_t spawn(char **argv, const char *log)
 {
@@ -678,6 +692,7 @@ static int local_up(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid == 0) {
 			setsid();
+			quiet_stdio(log);
 			execvp("munged", av);
 			execv("/usr/sbin/munged", av);
 			_exit(127);
@@ -736,6 +751,7 @@ static int local_up(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid == 0) {
 			char prog[4200];
+			quiet_stdio(mlog);
 			snprintf(prog, sizeof(prog), "%s/sfs-mount", bindir);
 			execv(prog, av);
 			execvp("sfs-mount", av);

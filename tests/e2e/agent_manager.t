@@ -39,7 +39,7 @@ done
 t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --retry-max 0 \
 	--log-level debug
 STRATUSD=$T_PID
-plan 22
+plan 23
 ok "stratusd starts" t_wait 20 "stratusd port file" test -s "$T/port"
 port=$(cat "$T/port")
 U="https://127.0.0.1:$port/api/v1"
@@ -71,6 +71,8 @@ echo "disk=$STRATUS_LOCAL_DISK"
 cat "$STRATUS_SPEC_DIR/files/note.txt"
 echo "search:"
 stratus-node search
+echo "filtered:"
+stratus-node search 'Template == "execute"'
 echo ran >>/tmp/hello.count
 EOF
 chmod +x "$P/specs/default/cluster-init/scripts/10-hello.sh"
@@ -114,6 +116,9 @@ like "$hlog" "a file shipped with the spec" "the script reaches its spec's files
 like "$hlog" "disk=$S/nodes/$head/disk" "scripts get the node's local disk in STRATUS_LOCAL_DISK"
 exe_ip=$(api GET "/clusters/at$$/nodes/$exe" | jpath ip)
 like "$hlog" "$exe[[:space:]].*$exe_ip" "stratus-node search lists the other node with its address"
+filtered=$(printf '%s\n' "$hlog" | sed -n '/^filtered:/,$p' | grep -c "^at$$-")
+is "$filtered:$(printf '%s\n' "$hlog" | sed -n '/^filtered:/,$p' | grep -c "^$exe[[:space:]]")" "1:1" \
+	"stratus-node search FILTER lists only the nodes that match"
 
 t_wait 60 "$exe Failed" state_is "$exe" Failed
 ed=$(api GET "/clusters/at$$/nodes/$exe")

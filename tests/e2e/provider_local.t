@@ -25,7 +25,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	grep -q overlaps "$T/netup.err" || break
 done
 
-plan 42
+plan 52
 
 ok "the cluster network comes up on bridge '$br' ($net.0/24)" test -e "/sys/class/net/$br/bridge"
 mac=$(cat "/sys/class/net/$br/address")
@@ -40,14 +40,6 @@ mkdir -p "$T/shared" "$T/src"
 mount --bind "$T/shared" "$T/shared" && mount --make-shared "$T/shared"
 t_track_mount "$T/shared"
 
-# A private FUSE mount on the host (another program's) made before the nodes:
-# the nodes must not keep a copy of it, or its daemon would outlive its unmount.
-mkdir -p "$T/hostfuse"
-t_start hostfuse "$TOOLS/stuckfs" "$T/hostfuse"
-t_track_mount "$T/hostfuse"
-host_fuse_pid=$T_PID
-t_wait 10 "host FUSE mount" grep -q " ${T}/hostfuse " /proc/self/mountinfo
-
 ssh-keygen -q -t ed25519 -N '' -C stratus-test -f "$T/id_cluster"
 cp "$T/id_cluster.pub" "$T/authorized_keys"
 names=(pn1-$$ pn2-$$ pn3-$$)
@@ -59,14 +51,33 @@ create() { # INDEX
 	t_on_cleanup "'$NODECTL' destroy --handle '$T/$n.handle'"
 	"$NODECTL" create --handle "$T/$n.handle" --name "$n" --ip "$net.$((11 + $1))" --prefix 24 \
 		--gateway "$net.1" --bridge "$br" --state-dir "$T/$n" --hosts "$T/hosts" \
-		--authorized-keys "$T/authorized_keys" --host-key-dir "$T/$n/ssh"
+		--authorized-keys "$T/authorized_keys" --host-key-dir "$T/$n/ssh" --ssh-key "$T/id_cluster"
 }
 nexec() { local n=$1; shift; "$NODECTL" exec --handle "$T/$n.handle" -- "$@"; }
+all_gone() { local p; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done; return 0; }
+# Live processes (zombies hold no namespace; init reaps orphans slowly here) in mount namespace $1.
+ns_users() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && [ "$(awk '{print $3}' "$p/stat" 2>/dev/null)" != Z ] &&
+			{ n=$((n + 1)); diag "pid ${p#/proc/} is in $1: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-120)" >&2; }
+	done
+	echo $n
+}
 
 nok "a node whose state is under /tmp is refused" "$NODECTL" create --handle "$T/x.handle" \
 	--name bad --ip "$net.99" --bridge "$br" --state-dir /tmp/stratus-bad-$$ --hosts "$T/hosts"
 like "$("$NODECTL" create --handle "$T/x.handle" --name bad --ip "$net.99" --bridge "$br" \
 	--state-dir /tmp/stratus-bad-$$ --hosts "$T/hosts" 2>&1)" "is under /tmp" "and the message says why"
+
+# A node whose agent cannot start is undone whole.
+echo secret >"$T/token"
+t_on_cleanup "'$NODECTL' destroy --handle '$T/fail.handle'"
+out=$("$NODECTL" create --handle "$T/fail.handle" --name "pfail-$$" --ip "$net.98" --bridge "$br" \
+	--state-dir "$T/pfail" --hosts "$T/hosts" --agent "$T/token" --url "https://$net.1:1" \
+	--ca "$T/hosts" --token-file "$T/token" 2>&1); rc=$?
+like "$rc:$out" "^1:.*cannot start '$T/token' in the node" "a node whose agent cannot be started fails to be made, saying why"
+is "$(ip netns list | grep -c "^st-pfail-$$-")" 0 "and leaves no namespace behind"
 
 t0=$(date +%s%N)
 for i in 0 1 2; do ok "node ${names[$i]} is made with sshd in it" create $i; done
@@ -82,16 +93,45 @@ SSH=(ssh -F /dev/null -i "$T/id_cluster" -o StrictHostKeyChecking=no -o UserKnow
 	-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR)
 is "$(nexec "$n1" "${SSH[@]}" "root@$n2" hostname)" "$n2" "ssh from $n1 to $n2 by name"
 is "$(nexec "$n3" "${SSH[@]}" "root@$n1" hostname)" "$n1" "ssh from $n3 to $n1 by name"
+is "$(nexec "$n2" ssh "$n3" hostname 2>&1)" "$n3" "plain 'ssh NODE' works between nodes (root's own ~/.ssh holds the cluster key)"
+nok "the host's /root/.ssh does not get the cluster key" cmp -s /root/.ssh/id_ed25519 "$T/id_cluster"
 ssh-keygen -q -t ed25519 -N '' -f "$T/id_other"
 nok "ssh with a key that is not the cluster's is refused" nexec "$n1" ssh -F /dev/null -i "$T/id_other" \
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 \
 	"root@$n2" true
 
-h1=$(awk '$1=="holder_pid"{print $2}' "$T/$n1.handle")
-nok "a node keeps no copy of a private host FUSE mount" grep -q " ${T}/hostfuse " "/proc/$h1/mountinfo"
-umount "$T/hostfuse"
-ok "so its daemon ends when the host unmounts it" t_wait 10 "stuckfs on the host to exit" \
-	eval "! kill -0 $host_fuse_pid 2>/dev/null || [ \"\$(awk '{print \$3}' /proc/$host_fuse_pid/stat)\" = Z ]"
+# A private FUSE mount of another program on the "host", made before a node:
+# the node must keep no copy of it, or its daemon would outlive its unmount.
+# The "host" here is a mount namespace of this test's own, so that namespaces
+# other programs make on this machine meanwhile cannot copy (and pin) it.
+t_start testns unshare --mount --propagation private sleep infinity
+testns=$T_PID
+t_wait 5 "test mount namespace" eval '[ "$(readlink /proc/$testns/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ]'
+mkdir -p "$T/hostfuse"
+t_start hostfuse nsenter -t "$testns" -m "$TOOLS/stuckfs" "$T/hostfuse"
+host_fuse_pid=$T_PID
+t_wait 10 "FUSE mount" grep -q " ${T}/hostfuse " "/proc/$testns/mountinfo"
+n4=pn4-$$
+t_on_cleanup "nsenter -t $testns -m '$NODECTL' destroy --handle '$T/$n4.handle'"
+ok "a node is made beside a private FUSE mount" nsenter -t "$testns" -m "$NODECTL" create --handle "$T/$n4.handle" \
+	--name "$n4" --ip "$net.14" --bridge "$br" --state-dir "$T/$n4" --hosts "$T/hosts"
+h4=$(awk '$1=="holder_pid"{print $2}' "$T/$n4.handle")
+nok "the node keeps no copy of that mount" grep -q " ${T}/hostfuse " "/proc/$h4/mountinfo"
+nsenter -t "$testns" -m umount "$T/hostfuse"
+fuse_daemon_gone() { ! kill -0 "$host_fuse_pid" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$host_fuse_pid/stat")" = Z ]; }
+if ! ok "so its daemon ends when it is unmounted" t_wait 10 "stuckfs to exit" fuse_daemon_gone; then
+	for p in /proc/[0-9]*; do
+		grep -q " ${T}/hostfuse " "$p/mountinfo" 2>/dev/null &&
+			diag "still mounted for pid ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" | cut -c1-120)"
+	done
+fi
+# Its netns is pinned only in the test's mount namespace: from the host,
+# destroy must refuse rather than delete the name and orphan the node.
+nok "destroy refuses where the node's netns cannot be seen" "$NODECTL" destroy --handle "$T/$n4.handle"
+ok "the node is still alive after that refusal" nsenter -t "$testns" -m "$NODECTL" alive --handle "$T/$n4.handle"
+mntns4=$(readlink "/proc/$h4/ns/mnt")
+ok "that node is destroyed from where it was made" nsenter -t "$testns" -m "$NODECTL" destroy --handle "$T/$n4.handle"
+ok "its holder is gone" all_gone "$h4"
 
 nexec "$n1" sh -c "echo private >/tmp/only-$n1"
 ok "a file in the node's /tmp lands in its own tmp directory" test -f "$T/$n1/tmp/only-$n1"
@@ -122,8 +162,6 @@ mntns1=$(readlink "/proc/$holder1/ns/mnt")
 pids1=$("$NODECTL" pids --handle "$T/$n1.handle" | tr '\n' ' ')
 diag "node $n1 runs pids: $pids1"
 ok "destroy stops node $n1" "$NODECTL" destroy --handle "$T/$n1.handle"
-all_gone() { local p; for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done; return 0; }
-ns_users() { local f n=0; for f in /proc/[0-9]*/ns/mnt; do [ "$(readlink "$f" 2>/dev/null)" = "$1" ] && n=$((n + 1)); done; echo $n; }
 ok "every process that ran in the node is gone" all_gone $pids1
 nok "its network namespace is gone" test -e "/run/netns/$netns1"
 nok "its veth is gone" test -e "/sys/class/net/$veth1"
@@ -149,7 +187,10 @@ diag "destroyed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 ok "the FUSE daemon and the blocked process are gone" all_gone $pids2
 is "$(ns_users "$mntns2")" 0 "and the mount namespace that held the FUSE mount"
 
+mntns3=$(readlink "/proc/$(awk '$1=="holder_pid"{print $2}' "$T/$n3.handle")/ns/mnt")
 "$NODECTL" destroy --handle "$T/$n3.handle"
 "$NODECTL" net-down "$br"
 leftover=$( (ip netns list; ip -o link) | grep -cE "st-pn[123]-$$-|$br" )
 is "$leftover" 0 "after destroying every node and the network, no namespace or link of ours is left"
+users=0; for m in "$mntns1" "$mntns2" "$mntns3" "$mntns4"; do users=$((users + $(ns_users "$m"))); done
+is "$users" 0 "and no process is left in any node's mount namespace"

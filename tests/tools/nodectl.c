@@ -8,7 +8,7 @@
  *   nodectl net-down BRIDGE
  *   nodectl create --handle F --name N --ip IP --prefix P --gateway GW --bridge BR
  *                  --state-dir D --hosts FILE [--authorized-keys F --host-key-dir D]
- *                  [--agent PATH --url URL --ca FILE --token-file FILE] [--cluster C]
+ *                  [--ssh-key KEY] [--agent PATH --url URL --ca FILE --token-file FILE] [--cluster C]
  *   nodectl destroy --handle F [--name N]
  *   nodectl alive --handle F          exit 0 when the node runs
  *   nodectl pids --handle F           the pids running in the node, one a line
@@ -30,7 +30,7 @@
 
 struct opts {
 	char *handle, *cluster, *name, *ip, *gateway, *bridge, *state_dir, *hosts;
-	char *authorized_keys, *host_key_dir, *agent, *url, *ca, *token_file;
+	char *authorized_keys, *host_key_dir, *agent, *url, *ca, *token_file, *ssh_key;
 	int64_t prefix;
 };
 
@@ -45,6 +45,7 @@ static const struct cfg_opt table[] = {
 	CFG_STR("state-dir", 0, struct opts, state_dir, NULL, "the node's directory on the host"),
 	CFG_STR("hosts", 0, struct opts, hosts, NULL, "the node's /etc/hosts"),
 	CFG_STR("authorized-keys", 0, struct opts, authorized_keys, NULL, "start sshd accepting these keys"),
+	CFG_STR("ssh-key", 0, struct opts, ssh_key, NULL, "the cluster's private key, for root in the node"),
 	CFG_STR("host-key-dir", 0, struct opts, host_key_dir, NULL, "sshd host keys (made if absent)"),
 	CFG_STR("agent", 0, struct opts, agent, NULL, "start this stratus-node in the node"),
 	CFG_STR("url", 0, struct opts, url, NULL, "manager URL for the agent"),
@@ -142,6 +143,7 @@ int main(int argc, char **argv)
 			.hosts_file = o.hosts, .authorized_keys = o.authorized_keys,
 			.host_key_dir = o.host_key_dir, .agent_path = o.agent, .manager_url = o.url,
 			.ca_file = o.ca, .token = o.token_file ? read_token(o.token_file) : NULL,
+			.ssh_key = o.ssh_key,
 		};
 		struct node_handle h;
 		rc = p->create(&s, &h, &err);
