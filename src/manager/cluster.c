@@ -237,6 +237,8 @@ static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_
 int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *reason, struct op_err *e)
 {
 	const char *why = NULL;
+	if (reason && !*reason)
+		reason = NULL; /* agents send "" with Preparing and Ready */
 	db_lock(m->db);
 	json_t *n = db_query_one(m->db, "SELECT n.name, n.state, c.name AS cluster FROM nodes n "
 				 "JOIN clusters c ON c.id = n.cluster_id WHERE n.id = ?", "i", nid);

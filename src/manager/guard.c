@@ -142,7 +142,7 @@ void guard_node_why(struct mgr *m, const char *cluster, const char *tname, char 
 	}
 	struct buf b = BUF_INIT(8192);
 	if (role)
-		buf_printf(&b, "it is the cluster's %s node (%s = %s)", role, role_key, role);
+		buf_printf(&b, "it is not in a node array: it is the cluster's %s node (%s = %s)", role, role_key, role);
 	else
 		buf_printf(&b, "it is not in a node array (it may be the cluster's scheduler, head or metadata node)");
 	json_t *deps = guard_dependents(m, cluster);

@@ -86,7 +86,7 @@ ok "the storage cluster is still Started, its mds Ready" still_up
 
 out=$(stratus terminate_node "$S" mds 2>&1); rc=$?
 is "$rc" 1 "terminate_node of the mds node is refused"
-like "$out" "refusing to terminate node '$S-mds': it is the cluster's mds node \(stratusfs.role = mds\), and cluster '$K' .* depends on this cluster.*--force" \
+like "$out" "refusing to terminate node '$S-mds': it is not in a node array: it is the cluster's mds node \(stratusfs.role = mds\), and cluster '$K' .* depends on this cluster.*--force" \
 	"the refusal says it is the mds and who mounts the file system"
 like "$(stratus remove_node "$S" --filter 'Template == "mds"' 2>&1)" "refusing to remove node '$S-mds'" "through a filter and remove_node too"
 like "$(stratus terminate_node "$K" scheduler 2>&1)" "it is the cluster's scheduler node \(slurm.role = scheduler\)" \

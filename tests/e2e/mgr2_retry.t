@@ -96,6 +96,7 @@ diag "ms between the script's runs: $gaps"
 like "$(echo "$gaps" | perl -ane 'print(($F[0] >= 1000 && $F[1] >= 2000 && $F[1] > $F[0]) ? "backoff" : "no")')" "^backoff$" \
 	"the waits between runs grow: at least 1 s, then at least 2 s"
 out=$(stratus show_node "$C" flaky-1)
+diag "stratus show_node $C flaky-1:" "$out"
 like "$out" "Node $N: Ready" "show_node takes the short name and shows the state"
 like "$out" "retry +automatic retry 2 of 3 in 2 s" "and the retries in its timeline"
 like "$out" "Preparing -> Failed: cluster-init script flaky/10-flaky.sh exited 4" "beside the failures"
