@@ -5,14 +5,15 @@
 # failure's reason and the wait (the cluster's RetryDelay doubled each time);
 # a script that always fails uses up the cluster's RetryMax and the node stays
 # Failed, saying so; `stratus retry` by hand still works after the fix; and
-# `stratus show_node` shows the timeline.
+# `stratus show_node` shows the timeline; a node that cannot be made is made
+# again.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
 t_need_root
 t_need_cmd ip curl perl sqlite3 tar
 [ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
 [ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
-plan 17
+plan 21
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-retry.XXXXXX)
 C="r$$"
@@ -77,6 +78,7 @@ RetryDelayMax = 3
         [[[cluster-init retryproj:flaky:1.0.0]]]
     [[nodearray broken]]
         [[[cluster-init retryproj:broken:1.0.0]]]
+    [[nodearray plain]]
 TMPL
 stratus import_template -f "$T/tmpl.txt" >/dev/null && stratus create_cluster retrytest "$C" >/dev/null &&
 	stratus start_cluster "$C" >/dev/null || bail "cannot create and start the cluster"
@@ -100,6 +102,18 @@ diag "stratus show_node $C flaky-1:" "$out"
 like "$out" "Node $N: Ready" "show_node takes the short name and shows the state"
 like "$out" "retry +automatic retry 2 of 3 in 2 s" "and the retries in its timeline"
 like "$out" "Preparing -> Failed: cluster-init script flaky/10-flaky.sh exited 4" "beside the failures"
+
+# A node that cannot even be made (a file stands where its directory goes) is
+# made again once the obstacle is gone.
+P="$C-plain-1"
+mkdir -p "$STATE/nodes" && echo obstacle >"$STATE/nodes/$P"
+ok "add a node that cannot be made" stratus add_node "$C" -t plain -c 1
+failed_making() { ev "$P" | grep -q "^automatic retry 1 of 3 in 1 s, after: cannot create '$STATE/nodes/$P'"; }
+ok "its failure schedules a retry, with the reason" t_wait 30 "acquire failure" failed_making
+rm -f "$STATE/nodes/$P"
+ok "once the obstacle is gone it reaches Ready by itself" t_wait 60 "plain Ready" mgr_is "$C" "$P" Ready
+like "$(ev "$P" | tr '\n' ' ')" "automatic retry [1-3] of 3: making the node again.*Ready after [1-3] automatic retr" \
+	"by making the node again"
 
 B="$C-broken-1"
 ok "add a node whose cluster-init always fails" stratus add_node "$C" -t broken -c 1
