@@ -13,7 +13,7 @@ t_need_root
 t_need_cmd ip curl perl sqlite3 tar
 [ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
 [ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
-plan 21
+plan 23
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-retry.XXXXXX)
 C="r$$"
@@ -40,6 +40,8 @@ cleanup_retry() {
 }
 t_on_cleanup cleanup_retry
 
+# A fixed port, so that the CLI finds stratusd again after its restart below.
+MGR_PORT_FIXED=$(t_free_port)
 mgr_start "$STATE" --provider local || bail "stratusd did not start"
 mgr_login || bail "cannot initialize the CLI"
 
@@ -132,3 +134,14 @@ like "$(stratus retry "$C")" "Retrying 1 failed node\(s\): $B" "stratus retry st
 ok "and brings the node to Ready" t_wait 60 "broken Ready" mgr_is "$C" "$B" Ready
 is "$(mgr_curl GET "/clusters/$C/nodes/$B" -H "Authorization: Bearer $(mgr_token)"; perl -MJSON::PP -0ne 'print JSON::PP->new->canonical->encode(decode_json($_)->{retry})' "$T/body")" \
 	"200null" "a Ready node has no retry series left"
+
+# A node that vanished while stratusd was down is Failed at its restart, and
+# made again by itself.
+holder=$(mgr_curl GET "/clusters/$C/nodes/$P" -H "Authorization: Bearer $(mgr_token)" >/dev/null;
+	perl -MJSON::PP -0ne 'print decode_json($_)->{holder_pid}' "$T/body")
+kill -9 "$MGR_PID"; wait "$MGR_PID" 2>/dev/null
+kill -9 "$holder"
+mgr_start "$STATE" --provider local || bail "stratusd did not start again"
+vanished_retry() { ev "$P" | grep -q "after: the node vanished while stratusd was down"; }
+ok "after the restart the vanished node gets an automatic retry" t_wait 30 "vanished retry" vanished_retry
+ok "and is Ready again by itself" t_wait 60 "plain Ready again" mgr_is "$C" "$P" Ready
