@@ -253,6 +253,8 @@ int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, 
 int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *reason, struct op_err *e)
 {
 	const char *why = NULL;
+	if (reason && !*reason)
+		reason = NULL; /* agents send "" with Preparing and Ready */
 	db_lock(m->db);
 	json_t *n = db_query_one(m->db, "SELECT n.name, n.state, c.name AS cluster FROM nodes n "
 				 "JOIN clusters c ON c.id = n.cluster_id WHERE n.id = ?", "i", nid);
@@ -281,6 +283,7 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		mgr_event(m, cluster, name, "state", "%s -> %s%s%s", state_name(from), state_name(to),
 			  reason ? ": " : "", reason ? reason : "");
 	json_decref(n);
+	retry_note(m, nid, to, reason);
 	return 0;
 }
 
@@ -377,12 +380,17 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
+int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (!strcmp(json_string_value(json_object_get(c, "state")), "Started") &&
+	    guard_cluster(m, name, "terminate", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id"));
 	db_exec(m->db, "UPDATE clusters SET state = 'Terminating' WHERE id = ?", "i", cid);
@@ -404,12 +412,16 @@ int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_delete(struct mgr *m, const char *name, struct op_err *e)
+int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (guard_cluster(m, name, "delete", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id")), live = 0;
 	db_get_int(m->db, &live, "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND state <> 'Off'", "i", cid);
@@ -603,10 +615,11 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 	json_array_foreach(sel, i, n) {
 		bool live = strcmp(json_string_value(json_object_get(n, "state")), "Off") != 0;
 		if (!force && live && !json_integer_value(json_object_get(n, "is_array"))) {
-			op_err_set(e, 409, "refusing to %s node '%s': it is not in a node array (it may be the "
-				   "cluster's scheduler, head or metadata node) and the cluster may not survive "
-				   "without it; pass --force if you mean it", remove ? "remove" : "terminate",
-				   json_string_value(json_object_get(n, "name")));
+			char why[2048];
+			guard_node_why(m, cluster, json_string_value(json_object_get(n, "template")), why, sizeof(why));
+			op_err_set(e, 409, "refusing to %s node '%s': %s; the cluster may not survive without it; "
+				   "pass --force if you mean it", remove ? "remove" : "terminate",
+				   json_string_value(json_object_get(n, "name")), why);
 			json_decref(sel);
 			return -EPERM;
 		}
@@ -660,27 +673,41 @@ int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **do
 		if (strcmp(json_string_value(json_object_get(n, "state")), "Failed"))
 			continue;
 		int64_t id = json_integer_value(json_object_get(n, "id"));
-		db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
-		/* A node that still runs re-runs its cluster-init in place (its agent
-		 * sees Preparing); one that is gone is made again. */
-		json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth FROM nodes WHERE id = ?", "i", id);
-		struct node_handle nh = { 0 };
-		nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
-		snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
-		snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
-		json_decref(h);
-		struct op_err e2 = { 0 };
-		if (m->prov && nh.holder_pid > 0 && m->prov->alive(NULL, &nh) &&
-		    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e2) == 0)
+		/* By hand: a new series of automatic retries if this one fails too. */
+		retry_forget(m, id);
+		if (node_restart(m, id) == 1)
 			mgr_event(m, cluster, json_string_value(json_object_get(n, "name")), "retry",
 				  "re-running cluster-init in place");
-		else
-			acquire(m, id);
-		free(e2.msg);
 		json_array_append(*done, json_object_get(n, "name"));
 	}
 	json_decref(sel);
 	return 0;
+}
+
+int node_restart(struct mgr *m, int64_t id)
+{
+	db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
+	/* A node that still runs, with an agent that still talks to us, re-runs
+	 * its cluster-init in place (its agent sees Preparing at its next
+	 * heartbeat); one that is gone or silent is made again. */
+	json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth, last_heartbeat FROM nodes WHERE id = ?",
+				 "i", id);
+	struct node_handle nh = { 0 };
+	nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
+	snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
+	snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
+	int64_t hb = json_integer_value(json_object_get(h, "last_heartbeat"));
+	json_decref(h);
+	bool silent = m->o.heartbeat_timeout > 0 && hb > 0 && hb < util_wall_ms() - m->o.heartbeat_timeout;
+	struct op_err e = { 0 };
+	int rc = 0;
+	if (m->prov && nh.holder_pid > 0 && !silent && m->prov->alive(NULL, &nh) &&
+	    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e) == 0)
+		rc = 1;
+	else
+		acquire(m, id);
+	free(e.msg);
+	return rc;
 }
 
 json_t *node_view_for_agent(struct mgr *m, int64_t nid)

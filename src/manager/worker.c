@@ -1,8 +1,13 @@
 /*
- * worker.c: the thread that does the slow work of stratusd: provider calls
- * (make and destroy nodes, bring cluster networks up and down), in the order
- * they were queued, so that a destroy queued after a create always sees the
- * node the create made.
+ * worker.c: the threads that do the slow work of stratusd: provider calls
+ * (make and destroy nodes, bring cluster networks up and down).
+ *
+ * A small pool of threads (--workers, 4 by default) takes jobs from one queue,
+ * so that `add_node -c 4` or an autoscale burst makes its nodes together.
+ * Order still holds where it matters: a job never starts while a job queued
+ * before it for the same node is waiting or running (a destroy queued after a
+ * create always sees the node the create made), and a cluster's network
+ * job waits for every job of that cluster queued before it.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -27,8 +32,10 @@ enum job_kind { JOB_ACQUIRE, JOB_DESTROY, JOB_CLUSTER_DOWN };
 
 struct job {
 	enum job_kind kind;
-	int64_t id;
+	int64_t id;              /* node id, or cluster id for JOB_CLUSTER_DOWN */
+	int64_t cluster_id;      /* the cluster the job touches */
 	bool remove;
+	bool running;            /* taken by a worker; stays queued until done */
 	struct job *next;
 };
 
@@ -42,6 +49,10 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 	j->kind = kind;
 	j->id = id;
 	j->remove = remove;
+	j->cluster_id = id;
+	if (kind != JOB_CLUSTER_DOWN &&
+	    db_get_int(m->db, &j->cluster_id, "SELECT cluster_id FROM nodes WHERE id = ?", "i", id))
+		j->cluster_id = 0; /* record gone: the job will find nothing to do */
 	pthread_mutex_lock(&m->qmu);
 	if (m->qtail)
 		m->qtail->next = j;
@@ -55,6 +66,29 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 void worker_acquire(struct mgr *m, int64_t id) { push(m, JOB_ACQUIRE, id, false); }
 void worker_destroy(struct mgr *m, int64_t id, bool remove) { push(m, JOB_DESTROY, id, remove); }
 void worker_cluster_down(struct mgr *m, int64_t id) { push(m, JOB_CLUSTER_DOWN, id, false); }
+
+/* Must LATER wait for EARLIER (queued before it) to finish? */
+static bool job_conflicts(const struct job *earlier, const struct job *later)
+{
+	if (earlier->kind == JOB_CLUSTER_DOWN || later->kind == JOB_CLUSTER_DOWN)
+		return earlier->cluster_id == later->cluster_id;
+	return earlier->id == later->id;
+}
+
+/* The first queued job that may start now, or NULL.  Caller holds qmu. */
+static struct job *job_next(struct mgr *m)
+{
+	for (struct job *j = m->qhead; j; j = j->next) {
+		if (j->running)
+			continue;
+		bool blocked = false;
+		for (struct job *e = m->qhead; e != j && !blocked; e = e->next)
+			blocked = job_conflicts(e, j);
+		if (!blocked)
+			return j;
+	}
+	return NULL;
+}
 
 /* Everything a provider needs to know of a node, kept alive for the call. */
 struct spec_store {
@@ -157,7 +191,11 @@ static void do_acquire(struct mgr *m, int64_t id)
 	}
 	st.s.token = token;
 	hosts_refresh(m);
-	if (m->prov->network_up(st.bridge, st.gw, 24, &err)) {
+	/* Nodes of one cluster are made at once: one of them makes the bridge. */
+	pthread_mutex_lock(&m->netmu);
+	rc = m->prov->network_up(st.bridge, st.gw, 24, &err);
+	pthread_mutex_unlock(&m->netmu);
+	if (rc) {
 		char why[1024];
 		snprintf(why, sizeof(why), "cannot set up the cluster network '%s': %s", st.bridge, err ? err : "?");
 		free(err);
@@ -252,7 +290,10 @@ static void do_cluster_down(struct mgr *m, int64_t cid)
 	db_get_int(m->db, &live, "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND state <> 'Off'", "i", cid);
 	if (live == 0 && state && !strcmp(state, "Terminating")) {
 		mgr_bridge_name(m, (int)k, br, sizeof(br));
-		if (m->prov && m->prov->network_down(br, &err))
+		pthread_mutex_lock(&m->netmu);
+		int rc = m->prov ? m->prov->network_down(br, &err) : 0;
+		pthread_mutex_unlock(&m->netmu);
+		if (rc)
 			log_warn("cluster '%s': cannot remove bridge '%s': %s", name, br, err ? err : "?");
 		free(err);
 		db_exec(m->db, "UPDATE clusters SET state = 'Off' WHERE id = ?", "i", cid);
@@ -271,11 +312,12 @@ static void *worker_main(void *arg)
 	log_set_context("worker");
 	pthread_mutex_lock(&m->qmu);
 	for (;;) {
-		while (!m->qhead && !m->stopping)
+		struct job *j;
+		while (!(j = job_next(m)) && !(m->stopping && !m->qhead))
 			pthread_cond_wait(&m->qcv, &m->qmu);
-		if (!m->qhead && m->stopping)
+		if (!j)
 			break;
-		struct job *j = m->qhead;
+		j->running = true;
 		pthread_mutex_unlock(&m->qmu);
 		switch (j->kind) {
 		case JOB_ACQUIRE: do_acquire(m, j->id); break;
@@ -283,10 +325,16 @@ static void *worker_main(void *arg)
 		case JOB_CLUSTER_DOWN: do_cluster_down(m, j->id); break;
 		}
 		pthread_mutex_lock(&m->qmu);
-		/* Dequeue only after the work, so that worker_drain() waits for it. */
-		m->qhead = j->next;
-		if (!m->qhead)
-			m->qtail = NULL;
+		/* Dequeue only after the work, so that worker_drain() waits for it
+		 * and later jobs of the same node wait for it too. */
+		struct job **pp = &m->qhead, *prev = NULL;
+		while (*pp != j) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		*pp = j->next;
+		if (m->qtail == j)
+			m->qtail = prev;
 		free(j);
 		pthread_cond_broadcast(&m->qcv);
 	}
@@ -296,8 +344,24 @@ static void *worker_main(void *arg)
 
 int worker_start(struct mgr *m)
 {
-	int rc = pthread_create(&m->worker, NULL, worker_main, m);
-	return -rc;
+	int n = m->o.workers > 0 ? (int)m->o.workers : 1;
+	pthread_mutex_init(&m->netmu, NULL);
+	m->workers = calloc((size_t)n, sizeof(*m->workers));
+	if (!m->workers)
+		return -ENOMEM;
+	for (m->nworkers = 0; m->nworkers < n; m->nworkers++) {
+		int rc = pthread_create(&m->workers[m->nworkers], NULL, worker_main, m);
+		if (rc) {
+			if (m->nworkers > 0)
+				break; /* fewer threads still do the work */
+			free(m->workers);
+			m->workers = NULL;
+			return -rc;
+		}
+	}
+	if (m->nworkers < n)
+		log_warn("started only %d of %d worker threads", m->nworkers, n);
+	return 0;
 }
 
 void worker_drain(struct mgr *m)
@@ -314,7 +378,11 @@ void worker_stop(struct mgr *m)
 	m->stopping = true;
 	pthread_cond_broadcast(&m->qcv);
 	pthread_mutex_unlock(&m->qmu);
-	pthread_join(m->worker, NULL);
+	for (int i = 0; i < m->nworkers; i++)
+		pthread_join(m->workers[i], NULL);
+	free(m->workers);
+	m->workers = NULL;
+	m->nworkers = 0;
 }
 
 /*
