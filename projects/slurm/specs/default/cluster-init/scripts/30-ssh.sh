@@ -4,6 +4,13 @@
 set -eu
 . "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
+if [ -n "${STRATUS_HOST_TAG:-}" ]; then
+	# A machine of a host pool: /root/.ssh is the machine's own (the pool's
+	# key may be in it), so nothing is bound over it; the ssh provider has
+	# installed the cluster's key for root and removes it at release.
+	log "pool host: root's ssh key for the cluster's nodes is the manager's cluster key (installed by the ssh provider)"
+	exit 0
+fi
 dir=$CD/ssh
 install -d -m 0700 "$dir"
 if [ "$(cfg slurm.role execute)" = scheduler ]; then

@@ -7,6 +7,14 @@ set -eu
 
 wait_for "$(cfg slurm.wait_timeout 300)" "the scheduler's slurm.conf (/shared/slurm/slurm.conf)" \
 	grep -q "^NodeName=$NODE " /etc/slurm/slurm.conf
+if [ -n "${STRATUS_HOST_TAG:-}" ]; then
+	# A machine of a host pool: this node's address is the machine's, not the
+	# slot's address slurm.conf was written with; tell slurmctld.
+	myip=$(cfg ip)
+	scontrol update NodeName="$NODE" NodeAddr="$myip" NodeHostname="$NODE" ||
+		die "cannot tell slurmctld that node '$NODE' is at $myip (scontrol update NodeAddr)"
+	log "slurmctld told: $NODE is at $myip"
+fi
 install -d -m 0755 "$ND/slurmd"
 pidf=$ND/slurmd.pid
 if pid_alive "$pidf"; then
