@@ -25,8 +25,10 @@ ssh_net_up || bail "cannot make the test's bridge"
 for i in $(seq 1 $NM); do ssh_machine_up "$i" || bail "machine$i did not start"; m_count_mounts "$i"; done
 # The pool's shared folder: the same path on every machine (an NFS mount on
 # real machines); the test's own, so nothing lands in the host's /var/lib.
-DATA="$T/pooldata"
-mkdir -p "$DATA"
+# Not under $T (mode 0700): munged runs as 'munge' and must reach its files.
+DATA="/var/tmp/stratus-pooldata.$$"
+mkdir -p -m 0755 "$DATA" || bail "cannot make '$DATA'"
+t_on_cleanup "[ \$_t_failed -ne 0 ] || [ \${T_KEEP:-0} = 1 ] || rm -rf '$DATA'"
 
 S="$T/state"
 mkdir -p "$S"
