@@ -78,6 +78,10 @@ tmp=$conf.new
 	for p in $partitions; do
 		names=""
 		while read -r name ip _ _; do
+			# On a host pool a node's address is its machine's, known only once it
+			# is made: Slurm looks the name up in /etc/hosts (kept current by the
+			# ssh provider) and 90-slurmd.sh tells slurmctld.
+			[ -z "${STRATUS_HOST_TAG:-}" ] || ip=$name
 			echo "NodeName=$name NodeAddr=$ip NodeHostname=$name CPUs=$cores Sockets=1 CoresPerSocket=$cores ThreadsPerCore=1 RealMemory=$memory State=$state"
 			names="${names:+$names,}$name"
 		done < <(cluster_nodes "$p")
