@@ -323,7 +323,7 @@ int runner_run_stop(const struct runner *r, const char *project, const char *spe
 		/* "stop/NAME": the manager keeps it apart from the cluster-init script NAME. */
 		snprintf(shown, sizeof(shown), "stop/%s", s);
 		int64_t t0 = util_wall_ms();
-		log_info("stop script %s/%s started (log '%s')", spec, s, logp);
+		log_info("stop script %s/stop/%s started (log '%s')", spec, s, logp);
 		report(r, project, spec, shown, "started", 0, t0, 0, logp);
 		int code = run_script(r, dir, path, logp);
 		int64_t t1 = util_wall_ms();

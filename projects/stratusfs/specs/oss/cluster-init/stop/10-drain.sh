@@ -7,6 +7,8 @@
 # A whole storage cluster going away (STRATUS_STOP_SCOPE=cluster) has nowhere
 # to drain to: nothing is moved then.
 set -eu
+# The ssh provider's stop-script runner may not set it; the node's document has it.
+export STRATUS_CLUSTER=${STRATUS_CLUSTER:-$(stratus-node config cluster.name)}
 . "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/sfs-lib.sh"
 
 if [ "${STRATUS_STOP_SCOPE:-node}" = cluster ]; then
