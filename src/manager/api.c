@@ -725,10 +725,12 @@ static enum MHD_Result r_node(struct call *k)
 			"isssiiis", nid, spec, script, status, (int64_t)(ec ? json_integer_value(ec) : 0),
 			(int64_t)(sm ? json_integer_value(sm) : util_wall_ms()),
 			(int64_t)(fm ? json_integer_value(fm) : 0), log ? log : "");
+		/* The agent reports stop scripts as "stop/NAME" (runner_run_stop). */
+		const char *what = strncmp(script, "stop/", 5) ? "cluster-init" : "stop script";
 		if (!strcmp(status, "started"))
-			mgr_event(m, cluster, node, "script", "cluster-init %s/%s started", spec, script);
+			mgr_event(m, cluster, node, "script", "%s %s/%s started", what, spec, script);
 		else
-			mgr_event(m, cluster, node, "script", "cluster-init %s/%s %s (exit %lld)", spec, script,
+			mgr_event(m, cluster, node, "script", "%s %s/%s %s (exit %lld)", what, spec, script,
 				  status, (long long)(ec ? json_integer_value(ec) : 0));
 		free(node);
 		free(cluster);

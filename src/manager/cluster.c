@@ -274,7 +274,8 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		json_decref(n);
 		return rc;
 	}
-	const char *target = to == NS_TERMINATING || to == NS_OFF ? "Off" : "Ready";
+	/* A node kept by a failed stop script is still meant to go. */
+	const char *target = to == NS_TERMINATING || to == NS_OFF || actor == ACTOR_STOP ? "Off" : "Ready";
 	db_exec(m->db, "UPDATE nodes SET state = ?, target_state = ?, reason = ?, state_changed = ? WHERE id = ?",
 		"sssii", state_name(to), target, to == NS_FAILED || to == NS_OFF ? reason : NULL,
 		util_wall_ms(), nid);
@@ -283,7 +284,11 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		mgr_event(m, cluster, name, "state", "%s -> %s%s%s", state_name(from), state_name(to),
 			  reason ? ": " : "", reason ? reason : "");
 	json_decref(n);
-	retry_note(m, nid, to, reason);
+	/* Never retried by itself: a retry would bring it back, not take it away. */
+	if (actor == ACTOR_STOP)
+		retry_forget(m, nid);
+	else
+		retry_note(m, nid, to, reason);
 	return 0;
 }
 
@@ -403,7 +408,7 @@ int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err
 		struct op_err e2 = { 0 };
 		int64_t id = json_integer_value(json_object_get(r, "id"));
 		if (node_set_state(m, id, NS_TERMINATING, ACTOR_MANAGER, NULL, &e2) == 0)
-			worker_destroy(m, id, false);
+			worker_destroy_flags(m, id, false, WORKER_STOP_CLUSTER | (force ? WORKER_STOP_FORCE : 0));
 		free(e2.msg);
 	}
 	worker_cluster_down(m, cid);
@@ -637,7 +642,7 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 			}
 		} else if (!strcmp(st, "Terminating") ||
 			   node_set_state(m, id, NS_TERMINATING, ACTOR_MANAGER, NULL, &e2) == 0) {
-			worker_destroy(m, id, remove);
+			worker_destroy_flags(m, id, remove, force ? WORKER_STOP_FORCE : 0);
 			json_array_append_new(*done, json_string(name));
 		}
 		free(e2.msg);

@@ -83,6 +83,10 @@ void worker_stop(struct mgr *m);
 /* Queue an acquire / destroy of node ID; remove: delete the record afterwards. */
 void worker_acquire(struct mgr *m, int64_t node_id);
 void worker_destroy(struct mgr *m, int64_t node_id, bool remove);
+/* worker_destroy with WORKER_STOP_* flags: how the node's stop scripts run. */
+#define WORKER_STOP_FORCE   0x1  /* destroy even when a stop script fails (--force) */
+#define WORKER_STOP_CLUSTER 0x2  /* the whole cluster goes (STRATUS_STOP_SCOPE=cluster) */
+void worker_destroy_flags(struct mgr *m, int64_t node_id, bool remove, unsigned flags);
 /* Queue "take the cluster network down once every node is Off". */
 void worker_cluster_down(struct mgr *m, int64_t cluster_id);
 /* Wait until the queue is empty (tests, shutdown). */

@@ -8,6 +8,11 @@
  * before it for the same node is waiting or running (a destroy queued after a
  * create always sees the node the create made), and a cluster's network
  * job waits for every job of that cluster queued before it.
+ *
+ * Before a running node is destroyed its stop scripts run inside it
+ * (`stratus-node stop`, through the provider's exec; the ssh provider runs
+ * them itself at release): a failing one leaves the node running, Failed
+ * with the reason, unless the terminate was forced (docs/user-guide.md).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -35,11 +40,12 @@ struct job {
 	int64_t id;              /* node id, or cluster id for JOB_CLUSTER_DOWN */
 	int64_t cluster_id;      /* the cluster the job touches */
 	bool remove;
+	unsigned flags;          /* WORKER_STOP_* (destroy) */
 	bool running;            /* taken by a worker; stays queued until done */
 	struct job *next;
 };
 
-static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
+static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove, unsigned flags)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -49,6 +55,7 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 	j->kind = kind;
 	j->id = id;
 	j->remove = remove;
+	j->flags = flags;
 	j->cluster_id = id;
 	if (kind != JOB_CLUSTER_DOWN &&
 	    db_get_int(m->db, &j->cluster_id, "SELECT cluster_id FROM nodes WHERE id = ?", "i", id))
@@ -63,9 +70,13 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 	pthread_mutex_unlock(&m->qmu);
 }
 
-void worker_acquire(struct mgr *m, int64_t id) { push(m, JOB_ACQUIRE, id, false); }
-void worker_destroy(struct mgr *m, int64_t id, bool remove) { push(m, JOB_DESTROY, id, remove); }
-void worker_cluster_down(struct mgr *m, int64_t id) { push(m, JOB_CLUSTER_DOWN, id, false); }
+void worker_acquire(struct mgr *m, int64_t id) { push(m, JOB_ACQUIRE, id, false, 0); }
+void worker_destroy(struct mgr *m, int64_t id, bool remove) { push(m, JOB_DESTROY, id, remove, 0); }
+void worker_destroy_flags(struct mgr *m, int64_t id, bool remove, unsigned flags)
+{
+	push(m, JOB_DESTROY, id, remove, flags);
+}
+void worker_cluster_down(struct mgr *m, int64_t id) { push(m, JOB_CLUSTER_DOWN, id, false, 0); }
 
 /* Must LATER wait for EARLIER (queued before it) to finish? */
 static bool job_conflicts(const struct job *earlier, const struct job *later)
@@ -227,7 +238,56 @@ static void do_acquire(struct mgr *m, int64_t id)
 		  m->prov->name, (long long)(util_mono_ms() - t0), (int)h.holder_pid, st.ip);
 }
 
-static void do_destroy(struct mgr *m, int64_t id, bool remove)
+/*
+ * Run the stop scripts of a local node that still runs: `stratus-node stop`
+ * inside it, its output appended to the agent's log.  0: done (or nothing to
+ * run: no agent, node gone); 1: a stop script failed, *why says which (from
+ * the agent's stop.result).  Nodes on pool hosts are left to the ssh
+ * provider, which runs the same scripts when it releases the host.
+ */
+static int run_stop_scripts(struct mgr *m, struct spec_store *st, unsigned flags, char *why, size_t len)
+{
+	char conf[PATH_MAX + 16], logf[PATH_MAX + 16], result[PATH_MAX + 32];
+	snprintf(conf, sizeof(conf), "%s/agent.conf", st->state_dir);
+	snprintf(logf, sizeof(logf), "%s/agent.log", st->state_dir);
+	snprintf(result, sizeof(result), "%s/agent/stop.result", st->state_dir);
+	if (st->s.ssh || !m->prov->exec || st->h.holder_pid <= 0 || access(conf, F_OK) < 0)
+		return 0;
+	if (!m->prov->alive(&st->s, &st->h)) {
+		mgr_event(m, st->cluster, st->name, "stop", "the node no longer runs: no stop script run");
+		return 0;
+	}
+	const char *scope = flags & WORKER_STOP_CLUSTER ? "cluster" : "node";
+	char *argv[] = { "/bin/sh", "-c", "exec \"$0\" stop --config \"$1\" --scope \"$2\" >>\"$3\" 2>&1",
+			 (char *)m->o.agent_path, conf, (char *)scope, logf, NULL };
+	char *err = NULL;
+	unlink(result);
+	mgr_event(m, st->cluster, st->name, "stop", "running the node's stop scripts (scope %s)", scope);
+	int64_t t0 = util_mono_ms();
+	int rc = m->prov->exec(&st->h, argv, &err);
+	int64_t ms = util_mono_ms() - t0;
+	if (rc == 0) {
+		free(err);
+		mgr_event(m, st->cluster, st->name, "stop", "stop scripts done in %lld ms", (long long)ms);
+		return 0;
+	}
+	char *text = NULL;
+	size_t tl = 0;
+	if (rc > 0 && !util_read_file(result, 8192, &text, &tl) && tl > 8 && !strncmp(text, "failed: ", 8)) {
+		text[strcspn(text, "\n")] = '\0';
+		snprintf(why, len, "%s", text + 8);
+	} else if (rc > 0) {
+		snprintf(why, len, "'stratus-node stop' exited %d (see '%.3000s')", rc, logf);
+	} else {
+		snprintf(why, len, "cannot run 'stratus-node stop' in the node: %s", err ? err : strerror(-rc));
+	}
+	free(text);
+	free(err);
+	mgr_event(m, st->cluster, st->name, "stop", "stop scripts failed after %lld ms: %s", (long long)ms, why);
+	return 1;
+}
+
+static void do_destroy(struct mgr *m, int64_t id, bool remove, unsigned flags)
 {
 	struct spec_store st;
 	char *err = NULL;
@@ -235,6 +295,25 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 		return;
 	if (strcmp(st.state, "Terminating") && strcmp(st.state, "Off"))
 		return; /* re-acquired (retry) since */
+	char stop_why[4096];
+	if (m->prov && !strcmp(st.state, "Terminating") &&
+	    run_stop_scripts(m, &st, flags, stop_why, sizeof(stop_why))) {
+		if (flags & WORKER_STOP_FORCE) {
+			mgr_event(m, st.cluster, st.name, "stop", "destroying the node anyway (--force): what its "
+				  "stop scripts would have kept (data on it) is lost");
+		} else {
+			char reason[4600];
+			snprintf(reason, sizeof(reason), "%s; the node was not destroyed and still runs (its data "
+				 "is safe); see the script's log in 'stratus show_nodes %s -l', fix the cause and "
+				 "terminate it again, or terminate it with --force to destroy it anyway",
+				 stop_why, st.cluster);
+			struct op_err e = { 0 };
+			if (node_set_state(m, id, NS_FAILED, ACTOR_STOP, reason, &e))
+				log_warn("cannot mark node '%s' Failed: %s", st.name, e.msg ? e.msg : "?");
+			free(e.msg);
+			return;
+		}
+	}
 	int rc = 0;
 	if (m->prov) {
 		int64_t t0 = util_mono_ms();
@@ -321,7 +400,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&m->qmu);
 		switch (j->kind) {
 		case JOB_ACQUIRE: do_acquire(m, j->id); break;
-		case JOB_DESTROY: do_destroy(m, j->id, j->remove); break;
+		case JOB_DESTROY: do_destroy(m, j->id, j->remove, j->flags); break;
 		case JOB_CLUSTER_DOWN: do_cluster_down(m, j->id); break;
 		}
 		pthread_mutex_lock(&m->qmu);

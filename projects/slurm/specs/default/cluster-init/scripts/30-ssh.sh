@@ -11,6 +11,15 @@ if [ -n "${STRATUS_HOST_TAG:-}" ]; then
 	log "pool host: root's ssh key for the cluster's nodes is the manager's cluster key (installed by the ssh provider)"
 	exit 0
 fi
+
+# A local node may already have its own /root/.ssh holding the manager's
+# cluster key (the provider's private mount): then it is the cluster's, and
+# nothing is to be done.
+if mountpoint -q /root/.ssh && [ -s /root/.ssh/id_ed25519 ] && [ -s /root/.ssh/config ]; then
+	log "/root/.ssh is already the node's own, with the cluster's key (made by the manager)"
+	exit 0
+fi
+
 dir=$CD/ssh
 install -d -m 0700 "$dir"
 if [ "$(cfg slurm.role execute)" = scheduler ]; then
