@@ -663,20 +663,23 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, size);
 }
 
-/* Tell the MDS how far we wrote.  0 or -errno. */
-static int push_size(fuse_req_t req, struct node *n)
+/* Tell the MDS how far we wrote.  With `sync` (fsync) the MDS answers only
+ * once this and every earlier change is on its disk, so it is sent even
+ * when there is no new size.  0 or -errno. */
+static int push_size(fuse_req_t req, struct node *n, bool sync)
 {
 	pthread_mutex_lock(&n->lock);
 	bool dirty = n->dirty;
-	struct sfs_setsize_req q = { .ino = n->ino, .size = n->written_end, .mtime = n->mtime };
+	struct sfs_setsize_req q = { .ino = n->ino, .size = dirty ? n->written_end : 0, .mtime = dirty ? n->mtime : 0,
+				     .flags = sync ? SFS_SETSIZE_SYNC : 0 };
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
-	if (!dirty)
+	if (!dirty && !sync)
 		return 0;
 	struct sfs_attr_rep r;
 	cred_of(req, &q.cred);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
-	if (rc) {
+	if (rc && dirty) {
 		pthread_mutex_lock(&n->lock);
 		n->dirty = true;
 		pthread_mutex_unlock(&n->lock);
@@ -686,7 +689,7 @@ static int push_size(fuse_req_t req, struct node *n)
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -push_size(req, (struct node *)(uintptr_t)fi->fh));
+	fuse_reply_err(req, -push_size(req, (struct node *)(uintptr_t)fi->fh, false));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -704,8 +707,18 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	int rc = sfs_fs_sync(FS, l);
 	free(l);
 	if (!rc)
-		rc = push_size(req, n);
+		rc = push_size(req, n, true);
 	fuse_reply_err(req, -rc);
+}
+
+/* fsync of a directory: its entries (and every other change answered so
+ * far) durable on the MDS. */
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct sfs_setsize_req q = { .ino = ino, .flags = SFS_SETSIZE_SYNC };
+	struct sfs_attr_rep r;
+	cred_of(req, &q.cred);
+	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1136,6 +1149,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,

@@ -17,7 +17,6 @@
 #include "mds/mds.h"
 #include "proto/sfs_pack.h"
 
-int mds_meta_put_u64(MDB_txn *t, struct mds *m, const char *name, uint64_t v);
 int64_t mds_now_ns(void);
 
 static int lmdb_err(int rc)

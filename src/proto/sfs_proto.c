@@ -230,7 +230,8 @@ static const struct field f_close_req[] = {
 };
 static const struct field f_setsize_req[] = {
 	FX(struct sfs_setsize_req, F_CRED, cred), FX(struct sfs_setsize_req, F_U64, ino),
-	FX(struct sfs_setsize_req, F_U64, size), FX(struct sfs_setsize_req, F_I64, mtime), FEND
+	FX(struct sfs_setsize_req, F_U64, size), FX(struct sfs_setsize_req, F_I64, mtime),
+	FX(struct sfs_setsize_req, F_U32, flags), FEND
 };
 static const struct field f_getlayout_rep[] = {
 	FX(struct sfs_getlayout_rep, F_LAYOUT, layout), FX(struct sfs_getlayout_rep, F_SREQ, sreq), FEND

@@ -107,8 +107,10 @@ enum sfs_op {
 	 * Drops one open handle; has_size: the client wrote up to size (the
 	 * size only grows here, it never shrinks). */
 	SFS_CLTOMD_CLOSE = 24,
-	/* req: cred ino:64 size:64 mtime:64   rep: attr
-	 * Grows the size to at least size (flush, fsync); durable when answered. */
+	/* req: cred ino:64 size:64 mtime:64 flags:32   rep: attr
+	 * Grows the size to at least size (flush, fsync).  With SFS_SETSIZE_SYNC
+	 * (fsync, fsyncdir) every change answered so far is durable when this
+	 * is answered; without it, visible to every client at once. */
 	SFS_CLTOMD_SETSIZE = 25,
 	/* req: cred ino:64   rep: layout sreq (the directory default, if a directory) */
 	SFS_CLTOMD_GETLAYOUT = 26,
@@ -191,6 +193,7 @@ int32_t sfs_status_from_errno(int err);       /* err positive or negative */
 #define SFS_CREATE_EXCL 0x01
 #define SFS_CREATE_OPEN 0x100        /* CREATE also opens the file (counts as OPEN) */
 #define SFS_OPEN_REOPEN 0x80000000u  /* OPEN flag: re-register a handle after an MDS restart */
+#define SFS_SETSIZE_SYNC 0x01        /* SETSIZE: answer once every change is durable */
 #define SFS_RENAME_NOREPLACE 0x01
 #define SFS_RENAME_EXCHANGE  0x02
 #define SFS_XATTR_CREATE  0x01
@@ -286,7 +289,7 @@ struct sfs_statfs_rep {
 };
 struct sfs_open_req { struct sfs_cred cred; uint64_t ino; uint32_t flags; };
 struct sfs_close_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; uint8_t has_size; };
-struct sfs_setsize_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; };
+struct sfs_setsize_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; uint32_t flags; };
 struct sfs_getlayout_rep { struct sfs_layout layout; struct sfs_sreq sreq; };
 struct sfs_setlayout_req { struct sfs_cred cred; uint64_t ino; struct sfs_sreq sreq; };
 struct sfs_layout_rep { struct sfs_layout layout; };
