@@ -54,7 +54,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
 	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
-	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "0", 0, 3600000, "how long the kernel may cache attributes"),
+	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache attributes (an open always gets fresh ones: close-to-open)"),
 	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
 	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
 	CFG_BOOL("fuse-debug", 0, struct mount_opts, fuse_debug, "false", "print every FUSE request (libfuse debug)"),
@@ -74,6 +74,7 @@ static const struct cfg_program mount_prog = {
 
 static struct mount_opts O;
 static struct sfs_fs *FS;
+static struct fuse_session *SE;
 static double attr_to, entry_to;
 
 /* ---- open files ---- */
@@ -589,6 +590,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)n;
 	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
 	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	/* Close-to-open with cached attributes: the size another node wrote
+	 * and closed must be seen by this open, so drop what the kernel caches
+	 * (attributes only; the pages go with keep_cache = 0). */
+	if (attr_to > 0)
+		fuse_lowlevel_notify_inval_inode(SE, ino, -1, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		node_put(n);
 }
@@ -1313,6 +1319,7 @@ int main(int argc, char **argv)
 	if (O.fuse_debug)
 		fuse_opt_add_arg(&fargs, "-d");
 	struct fuse_session *se = fuse_session_new(&fargs, &ops, sizeof(ops), NULL);
+	SE = se;
 	if (!se)
 		die("cannot start a FUSE session; see the message above");
 	if (fuse_set_signal_handlers(se))

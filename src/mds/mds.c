@@ -1,6 +1,6 @@
 /*
- * sfs-mds: the StratusFS metadata server.  main(), connections, the group
- * committer and housekeeping; the operations are in mds_ops.c, the database
+ * sfs-mds: the StratusFS metadata server.  main(), connections, group
+ * commit and housekeeping; the operations are in mds_ops.c, the database
  * in mds_db.c (see mds.h for how the threads share the work).
  */
 #include <errno.h>
@@ -116,7 +116,7 @@ static void session_seen(uint64_t client, int delta)
 	pthread_mutex_unlock(&M.lock);
 }
 
-/* ---- the committer ---- */
+/* ---- the committer (whichever thread queued a change first) ---- */
 
 enum item_kind { ITEM_REQ, ITEM_SWEEP_ORPHANS, ITEM_PRUNE, ITEM_DROP_CLIENT };
 
@@ -174,7 +174,6 @@ static void *syncer_main(void *arg)
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct item *q_head, **q_tail = &q_head;
 
 static void enqueue(struct item *it)
@@ -183,7 +182,6 @@ static void enqueue(struct item *it)
 	pthread_mutex_lock(&q_lock);
 	*q_tail = it;
 	q_tail = &it->next;
-	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 }
 
@@ -326,21 +324,10 @@ static void apply_housekeeping(MDB_txn *parent, struct item *it)
 		mdb_txn_commit(child);
 }
 
-static void *committer_main(void *arg)
+/* Apply, commit and answer one batch.  Called with commit_lock held. */
+static void commit_batch(struct item *batch)
 {
-	for (;;) {
-		pthread_mutex_lock(&q_lock);
-		while (!q_head && !stopping)
-			pthread_cond_wait(&q_cond, &q_lock);
-		if (!q_head && stopping) {
-			pthread_mutex_unlock(&q_lock);
-			break;
-		}
-		struct item *batch = q_head;
-		q_head = NULL;
-		q_tail = &q_head;
-		pthread_mutex_unlock(&q_lock);
-
+	{
 		MDB_txn *t;
 		int rc = mdb_txn_begin(M.env, NULL, 0, &t);
 		int n = 0;
@@ -398,7 +385,36 @@ static void *committer_main(void *arg)
 			item_free(it);
 		}
 	}
-	return NULL;
+}
+
+/*
+ * Group commit without a hand-off: the thread that queued a change becomes
+ * the committer if no one else is, and takes everything queued meanwhile
+ * into the same transaction.  A thread that finds the committer busy leaves
+ * its change queued; the committer looks at the queue again after letting
+ * go of the lock, so nothing queued is ever left behind.
+ */
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void commit_pending(void)
+{
+	for (;;) {
+		if (pthread_mutex_trylock(&commit_lock))
+			return;
+		pthread_mutex_lock(&q_lock);
+		struct item *batch = q_head;
+		q_head = NULL;
+		q_tail = &q_head;
+		pthread_mutex_unlock(&q_lock);
+		if (batch)
+			commit_batch(batch);
+		pthread_mutex_unlock(&commit_lock);
+		pthread_mutex_lock(&q_lock);
+		bool more = q_head != NULL;
+		pthread_mutex_unlock(&q_lock);
+		if (!more)
+			return;
+	}
 }
 
 /* ---- connection threads: read requests, answer reads, queue changes ---- */
@@ -524,6 +540,7 @@ static void *conn_main(void *arg)
 			atomic_fetch_add(&c->refs, 1);
 			it->c = c;
 			enqueue(it);
+			commit_pending();
 		} else {
 			serve_read(c, &rtxn, it);
 			free(it->bulk);
@@ -549,6 +566,7 @@ static void queue_kind(enum item_kind k, uint64_t client)
 	it->kind = k;
 	it->client = client;
 	enqueue(it);
+	commit_pending();
 }
 
 static void *housekeeping_main(void *arg)
@@ -630,8 +648,8 @@ int main(int argc, char **argv)
 	int port = net_local_port(lfd);
 	if (M.o.pid_file && util_write_pidfile(M.o.pid_file))
 		die("cannot write pid file '%s'", M.o.pid_file);
-	pthread_t ct, ht, st;
-	if (pthread_create(&ct, NULL, committer_main, NULL) || pthread_create(&ht, NULL, housekeeping_main, NULL) ||
+	pthread_t ht, st;
+	if (pthread_create(&ht, NULL, housekeeping_main, NULL) ||
 	    pthread_create(&st, NULL, syncer_main, NULL))
 		die("cannot start the server threads");
 	if (M.o.port_file) {
@@ -672,12 +690,17 @@ int main(int argc, char **argv)
 		pthread_attr_destroy(&at);
 	}
 	log_info("stopping on signal");
-	/* Let the committer finish what it has; the database is consistent at
-	 * every commit, so nothing else needs to happen. */
+	/* Commit what is queued and keep the commit lock to the end, so that
+	 * no connection thread commits into a closed database; the database is
+	 * consistent at every commit, so nothing else needs to happen. */
+	pthread_mutex_lock(&commit_lock);
 	pthread_mutex_lock(&q_lock);
-	pthread_cond_broadcast(&q_cond);
+	struct item *rest = q_head;
+	q_head = NULL;
+	q_tail = &q_head;
 	pthread_mutex_unlock(&q_lock);
-	pthread_join(ct, NULL);
+	if (rest)
+		commit_batch(rest);
 	mds_db_close(&M);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * databases, the inode record, and the operation handlers.
  *
  * Threads: one per connection reads requests and answers read-only ones
- * itself (LMDB readers never block); changes go to one committer thread that
+ * itself (LMDB readers never block); changes are queued, and the first
+ * queuing thread that finds no commit under way becomes the committer: it
  * applies every queued request in one write transaction (each in a nested
  * transaction, so one failure undoes only itself), commits once and only
  * then answers them.  Commits reach the page cache at once (a kill -9 of the
@@ -137,7 +138,7 @@ int inode_put(struct mtx *x, const struct mds_inode *i);
 int mds_handle(struct mtx *x, struct mreq *r);
 /* Effective credential of a request: the MUNGE identity rules, root squash. */
 void mds_fix_cred(struct mds *m, const struct sfs_peer *peer, struct sfs_cred *c);
-/* Housekeeping run by the committer. */
+/* Housekeeping, applied by the committer. */
 int mds_destroy_orphans(struct mtx *x, bool all_unopened);
 int mds_prune_replies(struct mtx *x, int64_t older_than_ms);
 void mds_drop_client_opens(struct mds *m, uint64_t client);
