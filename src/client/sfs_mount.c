@@ -166,6 +166,71 @@ static void merge_local(struct sfs_attr *a)
 	pthread_mutex_unlock(&nodes_lock);
 }
 
+/* ---- directory attributes from the MDS's answer to our own change ----
+ *
+ * Every create or remove in a directory makes the kernel drop that
+ * directory's attributes, and its next path walk asks for them again (for
+ * the permission check) before the next create: a round trip to the MDS per
+ * create.  The MDS sends the directory's attributes after the change with
+ * its answer, and we answer that GETATTR from them, for what is left of
+ * attr_timeout since the change (so they are never older than a kernel's
+ * own cache could be). */
+
+#define DCACHE_SLOTS 1024
+struct dattr {
+	uint64_t ino;
+	int64_t until_ms;
+	struct sfs_attr a;
+};
+static struct dattr dcache[DCACHE_SLOTS];
+static pthread_mutex_t dcache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void dcache_put(const struct sfs_attr *a)
+{
+	if (O.attr_timeout_ms <= 0 || !S_ISDIR(a->mode) || !a->ino)
+		return;
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[a->ino % DCACHE_SLOTS];
+	d->ino = a->ino;
+	d->a = *a;
+	d->until_ms = util_mono_ms() + O.attr_timeout_ms;
+	pthread_mutex_unlock(&dcache_lock);
+}
+
+/* The cached attributes and how many ms they stay valid, or 0. */
+static int64_t dcache_get(uint64_t ino, struct sfs_attr *a)
+{
+	int64_t left = 0;
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[ino % DCACHE_SLOTS];
+	if (d->ino == ino) {
+		left = d->until_ms - util_mono_ms();
+		if (left > 0)
+			*a = d->a;
+		else
+			left = 0;
+	}
+	pthread_mutex_unlock(&dcache_lock);
+	return left;
+}
+
+static void dcache_drop(uint64_t ino)
+{
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[ino % DCACHE_SLOTS];
+	if (d->ino == ino)
+		d->ino = 0;
+	pthread_mutex_unlock(&dcache_lock);
+}
+
+static void dcache_clear(void)
+{
+	pthread_mutex_lock(&dcache_lock);
+	for (int i = 0; i < DCACHE_SLOTS; i++)
+		dcache[i].ino = 0;
+	pthread_mutex_unlock(&dcache_lock);
+}
+
 /* ---- helpers ---- */
 
 static void cred_of(fuse_req_t req, struct sfs_cred *c)
@@ -269,6 +334,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct sfs_ino_req q = { .ino = ino };
 	struct sfs_attr_rep r;
+	int64_t left = dcache_get(ino, &r.attr);
+	if (left > 0) {
+		struct stat st;
+		to_stat(&r.attr, &st);
+		fuse_reply_attr(req, &st, (double)left / 1000.0);
+		return;
+	}
 	cred_of(req, &q.cred);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
 	if (rc)
@@ -295,6 +367,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct sfs_setattr_req q = { .ino = ino };
 	struct sfs_attr_rep r;
 	int rc = 0;
+	dcache_drop(ino);
 	cred_of(req, &q.cred);
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		q.valid |= SFS_SET_MODE;
@@ -366,7 +439,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct sfs_create_req q = { .parent = parent, .mode = mode, .rdev = (uint32_t)rdev, .sreq = { 0, 0, -1 } };
-	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+	struct sfs_create_rep *r = malloc(sizeof(*r));
 	if (!r) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -381,12 +454,14 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (fi) {
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
 	}
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(r);
 		return;
 	}
+	dcache_put(&r->pattr);
 	if (!fi) {
 		reply_entry(req, &r->attr);
 		free(r);
@@ -425,18 +500,21 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct sfs_mkdir_req q = { .parent = parent, .mode = mode };
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (strlen(name) > SFS_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
@@ -448,7 +526,14 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	fuse_reply_err(req, -sfs_rpc(MDS, op, &q, NULL));
+	struct sfs_attr_rep r;
+	dcache_drop(parent);
+	if (op == SFS_CLTOMD_RMDIR)
+		dcache_clear(); /* the removed directory's own entry, whose ino we do not know here */
+	int rc = sfs_rpc(MDS, op, &q, &r);
+	if (!rc)
+		dcache_put(&r.attr); /* the parent, after the removal */
+	fuse_reply_err(req, -rc);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -478,30 +563,35 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
 	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
+	dcache_drop(parent);
+	dcache_drop(newparent);
 	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_RENAME, &q, NULL));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct sfs_link_req q = { .ino = ino, .newparent = newparent };
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (strlen(newname) > SFS_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
+	dcache_drop(newparent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
 	struct sfs_symlink_req *q = calloc(1, sizeof(*q));
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (!q) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -515,12 +605,15 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	cred_of(req, &q->cred);
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->target, sizeof(q->target), "%s", target);
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
 	free(q);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1045,6 +1138,7 @@ static int parse_sreq(const char *v, size_t len, struct sfs_sreq *s)
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
+	dcache_drop(ino);
 	if (!strcmp(name, XA_LAYOUT)) {
 		struct sfs_setlayout_req q = { .ino = ino };
 		struct sfs_layout_rep *r = malloc(sizeof(*r));
@@ -1107,6 +1201,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	dcache_drop(ino);
 	struct sfs_xattr_req q = { .ino = ino };
 	if (strlen(name) > SFS_XATTR_NAME_MAX) {
 		fuse_reply_err(req, ERANGE);
