@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1527,6 +1528,12 @@ static void add_option(const char *opt)
 int main(int argc, char **argv)
 {
 	err_set_progname("sfs-mount");
+	/* Data buffers (up to 1 MiB, for reads and write-behind) come from mmap
+	 * and go back to the kernel when freed: glibc's default raises its mmap
+	 * threshold after the first free and then keeps such buffers in its
+	 * arenas, so resident memory crept up with the run instead of staying
+	 * bounded by what is in flight. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	int idx = cfg_parse_args(&mount_prog, &O, argc, argv);
 	/* mount(8) puts -o after the positionals: accept options anywhere. */
 	char *pos[2];
