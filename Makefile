@@ -36,6 +36,8 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS    += -fsanitize=$(SANITIZE)
 endif
 
+.DEFAULT_GOAL := all
+
 LIBS     :=
 PROGRAMS :=
 SCRIPTS  :=
@@ -121,7 +123,9 @@ install: programs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stratus
 	$(if $(PROGRAM_BINS),install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	$(if $(SCRIPTS),install -m 0755 $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/)
-	cp -R templates projects docs $(DESTDIR)$(PREFIX)/share/stratus/
+	cp -R templates projects docs web $(DESTDIR)$(PREFIX)/share/stratus/
+	@# mount(8) looks for /sbin/mount.<type>: `mount -t sfs` and /etc/fstab need it there.
+	$(if $(filter mount.sfs,$(PROGRAMS)),install -d $(DESTDIR)/sbin && ln -sf $(PREFIX)/bin/mount.sfs $(DESTDIR)/sbin/mount.sfs)
 
 # Fuzz targets (tests/fuzz/fuzz_<x>.c) need clang's libFuzzer.
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -53,6 +53,21 @@ struct runner {
 int runner_run_spec(const struct runner *r, const char *project, const char *spec,
 		    const char *dir, char **reason);
 
+/*
+ * Run the stop scripts of one spec (the files in DIR/stop), before its node is
+ * destroyed: all of them, every time (no markers), in reverse lexical order,
+ * each reported as script "stop/NAME" with its log under
+ * state_dir/logs/PROJECT/SPEC/stop/.  Returns 0 when all succeeded (or there
+ * are none); 1 when one failed (the rest are not run: what they would stop
+ * may be what keeps data safe) with *reason "stop script SPEC/stop/NAME
+ * exited N"; -errno when they cannot be run at all.
+ */
+int runner_run_stop(const struct runner *r, const char *project, const char *spec,
+		    const char *dir, char **reason);
+
+/* The sorted names of the regular files in DIR/SUB (hidden and odd names left out). */
+int runner_list_dir(const char *dir, const char *sub, char ***names, size_t *count);
+
 /* The sorted names of the scripts in DIR/scripts (hidden and odd names left out). */
 int runner_list_scripts(const char *dir, char ***names, size_t *count);
 void runner_free_list(char **names, size_t count);
@@ -103,6 +118,9 @@ void client_free(struct client *c);
  */
 int client_get_json(struct client *c, const char *path, json_t **out, long *status, char **err);
 int client_post_json(struct client *c, const char *path, json_t *body, long *status, char **err);
+/* POST body, and the answer's JSON in *out (caller decrefs). */
+int client_post_json_answer(struct client *c, const char *path, json_t *body, json_t **out, long *status,
+			    char **err);
 /* GET path into the file dest (at most max bytes). */
 int client_get_file(struct client *c, const char *path, const char *dest, size_t max, long *status, char **err);
 /* Percent-encode s for a query string.  malloc'd or NULL. */

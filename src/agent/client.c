@@ -210,20 +210,43 @@ static int call(struct client *c, const char *method, const char *path, const ch
 	return 0;
 }
 
+/* *out = the JSON of an answer's body, or -EBADMSG with *err. */
+static int parse_answer(const char *method, const char *path, const struct sink *s, json_t **out, char **err)
+{
+	json_error_t je;
+	*out = s->body.data ? json_loadb(s->body.data, s->body.len, JSON_REJECT_DUPLICATES, &je) : NULL;
+	if (*out)
+		return 0;
+	set_err(err, "%s %s: the manager's answer is not JSON (%s)", method, path,
+		s->body.data ? je.text : "empty body");
+	return -EBADMSG;
+}
+
 int client_get_json(struct client *c, const char *path, json_t **out, long *status, char **err)
 {
 	struct sink s = { .body = BUF_INIT(MAX_JSON_ANSWER) };
 	int rc = call(c, "GET", path, NULL, &s, "Accept: application/json", status, err);
-	if (!rc) {
-		json_error_t je;
-		*out = s.body.data ? json_loadb(s.body.data, s.body.len, JSON_REJECT_DUPLICATES, &je) : NULL;
-		if (!*out) {
-			set_err(err, "GET %s: the manager's answer is not JSON (%s)", path,
-				s.body.data ? je.text : "empty body");
-			rc = -EBADMSG;
-		}
-	}
+	if (!rc)
+		rc = parse_answer("GET", path, &s, out, err);
 	buf_release(&s.body);
+	return rc;
+}
+
+int client_post_json_answer(struct client *c, const char *path, json_t *body, json_t **out, long *status,
+			    char **err)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	*out = NULL;
+	if (!text) {
+		set_err(err, "POST %s: cannot encode the request", path);
+		return -ENOMEM;
+	}
+	struct sink s = { .body = BUF_INIT(MAX_JSON_ANSWER) };
+	int rc = call(c, "POST", path, text, &s, "Accept: application/json", status, err);
+	if (!rc)
+		rc = parse_answer("POST", path, &s, out, err);
+	buf_release(&s.body);
+	free(text);
 	return rc;
 }
 

@@ -8,6 +8,9 @@
  *                                       node back to Preparing (retry) or on SIGHUP
  *   stratus-node retry --config FILE    run cluster-init once more now (what failed or
  *                                       never ran), in the foreground
+ *   stratus-node stop --config FILE     what the manager runs in a node before destroying
+ *                                       it: the stop scripts of its specs, reverse spec
+ *                                       order; exit 0 only when all succeeded
  *   stratus-node run-specs [--state_dir D] SPEC_DIR...   run specs from local folders,
  *                                       no manager (for tests and for trying a project)
  *   stratus-node config KEY [DEFAULT]   print one configuration value of this node
@@ -42,8 +45,9 @@
 #define LOG_UPLOAD_MAX (1u << 20)
 
 struct opts {
-	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format;
-	int64_t heartbeat, script_timeout;
+	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format, *reason;
+	char *scope;
+	int64_t heartbeat, script_timeout, stop_timeout;
 
 	char *local_disk;
 };
@@ -59,17 +63,23 @@ static const struct cfg_opt table[] = {
 	CFG_DURATION("heartbeat", 0, struct opts, heartbeat, "10s", 200, 3600000, "time between heartbeats"),
 	CFG_DURATION("script_timeout", 0, struct opts, script_timeout, "0", 0, 86400000LL * 7,
 		     "kill a cluster-init script that runs longer (0: no limit)"),
+	CFG_DURATION("stop_timeout", 0, struct opts, stop_timeout, "10m", 1000, 86400000LL,
+		     "stop: kill a stop script that runs longer (the node's stratus.stop_timeout overrides)"),
+	CFG_STR("scope", 0, struct opts, scope, "node", "stop: 'node' (this node alone goes) or 'cluster' (all of "
+		"its cluster goes), STRATUS_STOP_SCOPE for stop scripts"),
 	CFG_STR("log_level", 0, struct opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("cluster", 0, struct opts, cluster, "local", "run-specs: the cluster name scripts see"),
 	CFG_STR("node_json", 0, struct opts, node_json, NULL, "run-specs: a node document to serve `config` from"),
 	CFG_STR("format", 0, struct opts, format, "text", "search: text or json"),
+	CFG_STR("reason", 0, struct opts, reason, NULL, "resume, suspend: why (the manager's event says it)"),
 	CFG_END
 };
 
 static const struct cfg_program prog = {
 	"stratus-node", "COMMAND [options] [ARGS]",
-	"The agent on every Stratus node.  Commands: run, retry, run-specs SPEC_DIR..., "
-	"config KEY [DEFAULT], search [FILTER].  See docs/nodes.md.",
+	"The agent on every Stratus node.  Commands: run, retry, stop, run-specs SPEC_DIR..., "
+	"config KEY [DEFAULT], search [FILTER], resume|suspend [--reason TEXT] NODE... (the cluster's "
+	"autoscaler asks the manager for its array nodes).  See docs/nodes.md.",
 	table
 };
 
@@ -474,6 +484,90 @@ static int cmd_run(struct opts *o, bool once)
 	return 0;
 }
 
+/* ---- stop: the node's stop scripts, before it is destroyed ---- */
+
+/* The node's stop-script time limit: stratus.stop_timeout (seconds or "5m") or DEF. */
+static int64_t stop_timeout_of(json_t *doc, int64_t def)
+{
+	json_t *v = nodecfg_lookup(doc, "stratus.stop_timeout");
+	int64_t ms = -1;
+	if (json_is_integer(v))
+		ms = json_integer_value(v) * 1000;
+	else if (json_is_string(v) && cfg_parse_duration_ms(json_string_value(v), &ms))
+		ms = -1;
+	if (v && (ms < 1000 || ms > 86400000)) {
+		log_warn("stratus.stop_timeout: give 1s to 24h (seconds, or with a unit: 90s, 10m); using %lld ms",
+			 (long long)def);
+		return def;
+	}
+	return v ? ms : def;
+}
+
+/*
+ * Run the stop scripts of every spec this node installed, last spec first,
+ * and write the outcome to state_dir/stop.result ("ok" or "failed: REASON"),
+ * where the manager reads why.  The scripts are the ones the node ran (its
+ * specs as downloaded then), not the locker's newest.  0: all succeeded.
+ */
+static int cmd_stop(struct opts *o)
+{
+	struct agent a;
+	agent_open(&a, o);
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(o->scope, "node") && strcmp(o->scope, "cluster"))
+		die("--scope must be 'node' or 'cluster', not '%s'", o->scope);
+	setenv("STRATUS_STOP_SCOPE", o->scope, 1);
+	char resp[PATH_MAX + 16];
+	snprintf(resp, sizeof(resp), "%s/stop.result", o->state_dir);
+	unlink(resp);
+	json_t *doc = NULL;
+	if (fetch_node(&a, &doc, false)) {
+		/* The manager is away: what the node last knew is what it runs. */
+		json_error_t je;
+		doc = json_load_file(a.cache, JSON_REJECT_DUPLICATES, &je);
+	}
+	char *reason = NULL;
+	int rc = 0, ran = 0;
+	if (!doc) {
+		log_info("node '%s' never fetched its document: no spec installed, nothing to stop", o->name);
+	} else {
+		struct runner r = {
+			.state_dir = o->state_dir, .node_name = o->name, .cluster = nodecfg_cluster_name(doc),
+			.config_path = a.cache, .agent_config = a.config_path, .bin_dir = a.bin_dir,
+			.local_disk = o->local_disk, .timeout_ms = stop_timeout_of(doc, o->stop_timeout),
+			.report = upload_event, .ctx = &a,
+		};
+		json_t *ci = json_object_get(doc, "cluster_init");
+		for (size_t i = json_is_array(ci) ? json_array_size(ci) : 0; i-- > 0 && !rc;) {
+			json_t *x = json_array_get(ci, i);
+			const char *p = json_string_value(json_object_get(x, "project"));
+			const char *s = json_string_value(json_object_get(x, "spec"));
+			char dir[PATH_MAX];
+			if (!agent_safe_name(p) || !agent_safe_name(s))
+				continue; /* never installed either */
+			snprintf(dir, sizeof(dir), "%s/specs/%s/%s/cluster-init", o->state_dir, p, s);
+			if (access(dir, F_OK) < 0)
+				continue; /* never downloaded: it started nothing */
+			ran++;
+			if (runner_run_stop(&r, p, s, dir, &reason))
+				rc = 1;
+		}
+	}
+	char line[4200];
+	int n = snprintf(line, sizeof(line), rc ? "failed: %s\n" : "ok\n", reason ? reason : "a stop script failed");
+	int w = util_write_file_atomic(resp, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, 0644);
+	if (w)
+		log_warn("cannot write '%s': %s", resp, strerror(-w));
+	if (rc)
+		error("%s", reason ? reason : "a stop script failed");
+	else
+		log_info("stop scripts of node '%s' done (%d spec(s) looked at)", o->name, ran);
+	free(reason);
+	json_decref(doc);
+	agent_close(&a);
+	return rc;
+}
+
 /* ---- run-specs: cluster-init from local folders, no manager ---- */
 
 static void print_event(void *ctx, const struct script_event *ev)
@@ -636,6 +730,43 @@ static int cmd_search(struct opts *o, int nargs, char **args)
 	return 0;
 }
 
+/* resume|suspend NODE...: ask the manager to make (or give back) array nodes of
+ * this node's cluster: POST /api/v1/node/resume|suspend. */
+static int cmd_scale(struct opts *o, bool resume, int nargs, char **args)
+{
+	char *err = NULL;
+	if (nargs < 1)
+		die("usage: stratus-node %s [--reason TEXT] NODE...", resume ? "resume" : "suspend");
+	if (!o->url || !o->token || !o->ca)
+		die("'url', 'token' and 'ca' are needed; give --config FILE (scripts get STRATUS_AGENT_CONFIG)");
+	json_t *names = json_array();
+	for (int i = 0; i < nargs; i++)
+		json_array_append_new(names, json_string(args[i]));
+	json_t *body = json_pack("{s:o,s:s}", "nodes", names, "reason", o->reason ? o->reason : "");
+	if (!body)
+		die("out of memory");
+	struct client *c = NULL;
+	int rc = client_new(o->url, o->token, o->ca, &c, &err);
+	if (rc)
+		die("%s", err ? err : strerror(-rc));
+	long st = 0;
+	json_t *ans = NULL;
+	rc = client_post_json_answer(c, resume ? "/node/resume" : "/node/suspend", body, &ans, &st, &err);
+	client_free(c);
+	json_decref(body);
+	if (rc)
+		die("cannot %s %s: %s", resume ? "resume" : "suspend", args[0], err ? err : strerror(-rc));
+	/* The nodes the manager took on, one a line (a node still terminating is
+	 * not among them: ask again). */
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(ans, "nodes"), i, n)
+		if (json_is_string(n))
+			printf("%s\n", json_string_value(n));
+	json_decref(ans);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -655,7 +786,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9) || !strcmp(argv[i], "-c"))
 			has_config_flag = true;
 	int idx = cfg_parse_args(&prog, &o, argc - 1, argv + 1) + 1;
-	if (!has_config_flag && envconf && *envconf && !strcmp(cmd, "search")) {
+	if (!has_config_flag && envconf && *envconf &&
+	    (!strcmp(cmd, "search") || !strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))) {
 		char *e = NULL;
 		if (cfg_load_file(&prog, &o, envconf, &e))
 			die("%s", e ? e : "cannot read the agent config");
@@ -670,14 +802,18 @@ int main(int argc, char **argv)
 		rc = cmd_run(&o, false);
 	else if (!strcmp(cmd, "retry"))
 		rc = cmd_run(&o, true);
+	else if (!strcmp(cmd, "stop"))
+		rc = cmd_stop(&o);
 	else if (!strcmp(cmd, "run-specs"))
 		rc = cmd_run_specs(&o, nargs, args);
 	else if (!strcmp(cmd, "config"))
 		rc = cmd_config(&o, nargs, args);
 	else if (!strcmp(cmd, "search"))
 		rc = cmd_search(&o, nargs, args);
+	else if (!strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))
+		rc = cmd_scale(&o, !strcmp(cmd, "resume"), nargs, args);
 	else
-		die("unknown command '%s'; commands: run, retry, run-specs, config, search", cmd);
+		die("unknown command '%s'; commands: run, retry, stop, run-specs, config, search, resume, suspend", cmd);
 	cfg_release(&prog, &o);
 	return rc;
 }

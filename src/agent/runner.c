@@ -5,6 +5,10 @@
  * a retry re-runs exactly what failed or never ran), each with its own log
  * (state_dir/logs/PROJECT/SPEC/SCRIPT.log, rewritten on each run).
  *
+ * Stop scripts (cluster-init/stop/, runner_run_stop) run before the node is
+ * destroyed: every time, no markers, in reverse lexical order (the last
+ * thing started is the first stopped), logs under logs/PROJECT/SPEC/stop/.
+ *
  * A script runs with the spec's cluster-init folder as its working directory
  * and in STRATUS_SPEC_DIR (so it reaches files/), with STRATUS_NODE_NAME,
  * STRATUS_CLUSTER, STRATUS_NODE_CONFIG (and STRATUS_LOCAL_DISK, STRATUS_AGENT_CONFIG
@@ -56,10 +60,15 @@ void runner_free_list(char **names, size_t count)
 
 int runner_list_scripts(const char *dir, char ***names, size_t *count)
 {
+	return runner_list_dir(dir, "scripts", names, count);
+}
+
+int runner_list_dir(const char *dir, const char *sub, char ***names, size_t *count)
+{
 	char path[4096];
 	*names = NULL;
 	*count = 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/scripts", dir) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >= sizeof(path))
 		return -ENAMETOOLONG;
 	DIR *d = opendir(path);
 	if (!d)
@@ -276,6 +285,65 @@ int runner_run_spec(const struct runner *r, const char *project, const char *spe
 			goto out;
 		}
 		report(r, project, spec, s, "succeeded", 0, t0, t1, logp);
+	}
+	rc = 0;
+out:
+	runner_free_list(names, count);
+	return rc;
+}
+
+int runner_run_stop(const struct runner *r, const char *project, const char *spec,
+		    const char *dir, char **reason)
+{
+	char **names = NULL;
+	size_t count = 0;
+	char path[4096], logdir[4096], logp[4096 + 300], shown[300];
+	int rc;
+
+	if (!agent_safe_name(project) || !agent_safe_name(spec)) {
+		set_reason(reason, "bad project or spec name '%s:%s'", project ? project : "", spec ? spec : "");
+		return -EINVAL;
+	}
+	if ((rc = runner_list_dir(dir, "stop", &names, &count))) {
+		set_reason(reason, "cannot list the stop scripts of spec '%s' in '%s/stop': %s", spec, dir,
+			   strerror(-rc));
+		return rc;
+	}
+	if (!count)
+		goto out;
+	snprintf(logdir, sizeof(logdir), "%s/logs/%s/%s/stop", r->state_dir, project, spec);
+	if ((rc = util_mkdirs(logdir, 0755))) {
+		set_reason(reason, "cannot make log directory '%s': %s", logdir, strerror(-rc));
+		goto out;
+	}
+	for (size_t k = count; k-- > 0;) {
+		const char *s = names[k];
+		snprintf(path, sizeof(path), "%s/stop/%s", dir, s);
+		snprintf(logp, sizeof(logp), "%s/%s.log", logdir, s);
+		/* "stop/NAME": the manager keeps it apart from the cluster-init script NAME. */
+		snprintf(shown, sizeof(shown), "stop/%s", s);
+		int64_t t0 = util_wall_ms();
+		log_info("stop script %s/stop/%s started (log '%s')", spec, s, logp);
+		report(r, project, spec, shown, "started", 0, t0, 0, logp);
+		int code = run_script(r, dir, path, logp);
+		int64_t t1 = util_wall_ms();
+		if (code < 0) {
+			set_reason(reason, "cannot run stop script %s/stop/%s: %s", spec, s, strerror(-code));
+			report(r, project, spec, shown, "failed", 127, t0, t1, logp);
+			rc = code;
+			goto out;
+		}
+		if (code != 0) {
+			log_error("stop script %s/stop/%s exited %d after %lld ms; see '%s'", spec, s, code,
+				  (long long)(t1 - t0), logp);
+			set_reason(reason, "stop script %s/stop/%s exited %d%s", spec, s, code,
+				   r->timeout_ms > 0 && t1 - t0 >= r->timeout_ms ? " (killed at its time limit)" : "");
+			report(r, project, spec, shown, "failed", code, t0, t1, logp);
+			rc = 1;
+			goto out;
+		}
+		log_info("stop script %s/stop/%s succeeded in %lld ms", spec, s, (long long)(t1 - t0));
+		report(r, project, spec, shown, "succeeded", 0, t0, t1, logp);
 	}
 	rc = 0;
 out:

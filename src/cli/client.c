@@ -133,9 +133,10 @@ int client_call(const struct client *c, const char *method, const char *path, js
 #endif
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		rc = say(err, "the certificate of '%s' is not trusted: %s; give the manager's certificate with "
-			 "--ca FILE (stratusd keeps it in STATE_DIR/tls/cert.pem), or --verify-ssl false to skip the check",
-			 c->url, ebuf);
+		say(err, "the certificate of '%s' is not trusted: %s; give the manager's certificate with "
+		    "--ca FILE (stratusd keeps it in STATE_DIR/tls/cert.pem), or --verify-ssl false to skip the check",
+		    c->url, ebuf);
+		rc = -EKEYREJECTED;
 		goto out;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_GOT_NOTHING:
@@ -162,6 +163,60 @@ out:
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
 	free(js);
+	buf_release(&ans);
+	return rc;
+}
+
+int client_peer_cert(const char *base, char **pem, char **err)
+{
+	char url[4096], ebuf[CURL_ERROR_SIZE] = "";
+	struct buf ans = BUF_INIT(1 << 20);
+	struct curl_certinfo *ci = NULL;
+	int rc = -EIO;
+
+	*pem = NULL;
+	*err = NULL;
+	if (strncmp(base, "https://", 8))
+		return say(err, "'%s' is not an https:// URL; give the manager as https://HOST:PORT", base);
+	snprintf(url, sizeof(url), "%s/api/v1/whoami", base);
+	CURL *h = curl_easy_init();
+	if (!h)
+		return say(err, "cannot start libcurl");
+	/* Not trusted yet: we only look at the certificate, and send nothing secret. */
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	CURLcode cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		say(err, "cannot fetch the certificate of '%s': %s", base, ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1) {
+		say(err, "'%s' showed no certificate", base);
+		goto out;
+	}
+	/* The first certificate of the chain is the server's own. */
+	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
+		if (!strncmp(l->data, "Cert:", 5)) {
+			*pem = strdup(l->data + 5);
+			break;
+		}
+	if (!*pem) {
+		say(err, "libcurl gave no PEM of the certificate of '%s'", base);
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_easy_cleanup(h);
 	buf_release(&ans);
 	return rc;
 }

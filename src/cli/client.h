@@ -24,10 +24,19 @@ struct client {
  * answer, or NULL when empty); or -errno with *err (malloc'd) when the request
  * could not be made or the answer is not from a Stratus manager.  A 4xx/5xx
  * from the manager is not an error here: look at *status and "error" in *out.
+ * A certificate that is not trusted is -EKEYREJECTED (stratus initialize then
+ * offers to trust it).
  */
 int client_call(const struct client *c, const char *method, const char *path, json_t *body,
 		const void *raw, size_t rawlen, const char *ctype, long *status, json_t **out,
 		char **err);
+
+/*
+ * The certificate the server at BASE (https://HOST:PORT) shows, as PEM
+ * (*pem malloc'd), fetched without trusting it so that a person can check
+ * its fingerprint.  0 or -errno with *err.
+ */
+int client_peer_cert(const char *base, char **pem, char **err);
 
 /* The "error" of an answer, or a sentence made from the status. */
 const char *client_errtext(json_t *ans, long status);

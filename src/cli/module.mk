@@ -2,4 +2,4 @@
 PROGRAMS += stratus
 stratus_SRCS := $(sort $(wildcard src/cli/*.c))
 stratus_LIBS := liblang libcommon
-stratus_PKGS := libcurl jansson
+stratus_PKGS := libcurl jansson gnutls

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "cli/cert.h"
 #include "cli/client.h"
 #include "cli/pool.h"
 #include "common/buf.h"
@@ -47,6 +48,7 @@ struct opts {
 	char *tmpl;
 	int64_t count;
 	char *token;
+	bool all;
 };
 
 #define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json"), \
@@ -258,8 +260,11 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 	if (rc)
 		return fail("cannot create '%s': %s", x->cfgdir, strerror(-rc));
 	buf_printf(&b, "# stratus CLI settings, written by 'stratus initialize' (secret: mode 0600)\n"
-		   "url = %s\nusername = %s\ntoken = %s\nverify_ssl = %s\n", url, user, token,
-		   verify ? "true" : "false");
+		   "url = %s\nusername = %s\n", url, user);
+	/* No token: logged out ('stratus logout'); initialize logs in again. */
+	if (token)
+		buf_printf(&b, "token = %s\n", token);
+	buf_printf(&b, "verify_ssl = %s\n", verify ? "true" : "false");
 	if (ca)
 		buf_printf(&b, "ca = %s\n", ca);
 	rc = util_write_file_atomic(x->cfgpath, b.data, b.len, 0600);
@@ -269,6 +274,69 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 		return fail("cannot write '%s': %s", x->cfgpath, strerror(-rc));
 	chmod(x->cfgpath, 0600);
 	return 0;
+}
+
+/* Pin PEM (LEN bytes) as the manager's certificate: later commands trust exactly it. */
+static int pin_cert(struct ctx *x, const char *pem, size_t len, char *capath, size_t calen)
+{
+	snprintf(capath, calen, "%s/manager.pem", x->cfgdir);
+	if (util_mkdirs(x->cfgdir, 0700) || util_write_file_atomic(capath, pem, len, 0644))
+		return fail("cannot store the certificate in '%s'", capath);
+	return 0;
+}
+
+/*
+ * Interactive initialize against a manager whose certificate no authority of
+ * this machine vouches for (stratusd's self-signed one): show who it names
+ * and its fingerprint, and pin it if the person says so.  Nothing secret has
+ * been sent yet.  0: not needed, or trusted and pinned (*ca set); 1: refused.
+ */
+static int trust_prompt(struct ctx *x, const char *url, char *capath, size_t calen, const char **ca)
+{
+	struct client c = { .url = url, .token = NULL, .verify = true, .ca = NULL };
+	json_t *ans = NULL;
+	long status = 0;
+	char *err = NULL, *pem = NULL, when[64];
+	int e = client_call(&c, "GET", "/whoami", NULL, NULL, 0, NULL, &status, &ans, &err);
+	json_decref(ans);
+	if (e != -EKEYREJECTED) {
+		free(err);
+		return 0; /* trusted already, or a failure the login will explain */
+	}
+	free(err);
+	err = NULL;
+	if (client_peer_cert(url, &pem, &err)) {
+		fail("%s", err ? err : "cannot fetch the manager's certificate");
+		free(err);
+		return 1;
+	}
+	struct cert_info ci;
+	if (cert_describe(pem, &ci)) {
+		free(pem);
+		return fail("the certificate that '%s' shows cannot be read; give the manager's certificate with --ca FILE", url);
+	}
+	struct tm tm;
+	time_t t = ci.expires;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(stderr, "The certificate of %s is not signed by an authority this machine trusts\n"
+		"(stratusd makes its own at first start).  Check that it is the manager's:\n"
+		"  subject:     %s\n  issuer:      %s\n  expires:     %s\n  fingerprint: %s\n"
+		"On the manager host, 'certtool -i --infile STATE_DIR/tls/cert.pem' shows the same\n"
+		"fingerprint, and stratusd logs it when it starts.\n", url, ci.subject, ci.issuer, when, ci.sha256);
+	char *yes = prompt("Trust this certificate and pin it? [yes/no]", false);
+	bool ok = yes && (!strcasecmp(yes, "yes") || !strcasecmp(yes, "y"));
+	free(yes);
+	if (!ok) {
+		free(pem);
+		return fail("not trusting the certificate of '%s'; nothing was sent or written. Give the manager's "
+			    "certificate with --ca FILE, or answer yes after checking its fingerprint", url);
+	}
+	int rc = pin_cert(x, pem, strlen(pem), capath, calen);
+	free(pem);
+	if (!rc)
+		*ca = capath;
+	return rc;
 }
 
 static int v_initialize(struct ctx *x)
@@ -281,9 +349,19 @@ static int v_initialize(struct ctx *x)
 
 	if (o->verify_ssl && cfg_parse_bool(o->verify_ssl, &verify))
 		return fail("--verify-ssl takes true or false, not '%s'", o->verify_ssl);
+	char capath[PATH_MAX + 32];
+	const char *ca = NULL;
 	if (!o->batch) {
 		if (!url)
 			url = prompt("Stratus manager URL (https://HOST:PORT)", false);
+		if (url && !strncmp(url, "https://", 8) && verify && !o->ca) {
+			size_t ul = strlen(url);
+			while (ul > 8 && url[ul - 1] == '/')
+				url[--ul] = '\0';
+			/* Before any secret is typed or sent. */
+			if (trust_prompt(x, url, capath, sizeof(capath), &ca))
+				goto out;
+		}
 		if (!user)
 			user = prompt("Username", false);
 	}
@@ -306,8 +384,6 @@ static int v_initialize(struct ctx *x)
 	size_t ul = strlen(url);
 	while (ul > 8 && url[ul - 1] == '/')
 		url[--ul] = '\0';
-	char capath[PATH_MAX + 32];
-	const char *ca = NULL;
 	if (o->ca) {
 		char *pem = NULL;
 		size_t len = 0;
@@ -316,14 +392,10 @@ static int v_initialize(struct ctx *x)
 			fail("'%s' is not a PEM certificate; give the manager's certificate (STATE_DIR/tls/cert.pem)", o->ca);
 			goto out;
 		}
-		/* Pin a copy: later commands trust exactly this certificate. */
-		snprintf(capath, sizeof(capath), "%s/manager.pem", x->cfgdir);
-		if (util_mkdirs(x->cfgdir, 0700) || util_write_file_atomic(capath, pem, len, 0644)) {
-			free(pem);
-			fail("cannot store the certificate in '%s'", capath);
-			goto out;
-		}
+		int prc = pin_cert(x, pem, len, capath, sizeof(capath));
 		free(pem);
+		if (prc)
+			goto out;
 		ca = capath;
 	}
 	struct client c = { .url = url, .token = NULL, .verify = verify, .ca = ca };
@@ -365,6 +437,26 @@ out:
 	free(url);
 	free(user);
 	return rc;
+}
+
+static int v_logout(struct ctx *x)
+{
+	json_t *a = NULL;
+	if (x->npos != 0)
+		return fail("usage: stratus logout [--all]"), 2;
+	if (call(x, "POST", "/logout", json_pack("{s:b}", "all", x->o.all), &a, NULL))
+		return 1;
+	long long n = (long long)json_integer_value(json_object_get(a, "revoked"));
+	json_decref(a);
+	/* Forget the token, keep where the manager is. */
+	if (write_settings(x, x->s.url, x->s.username ? x->s.username : "", NULL, x->s.verify_ssl, x->s.ca))
+		return 1;
+	if (x->json)
+		printf("{\"revoked\": %lld}\n", n);
+	else
+		printf("Logged out of %s: %lld token(s) revoked%s; 'stratus initialize' logs in again\n", x->s.url, n,
+		       x->o.all ? " (every session of this user)" : "");
+	return 0;
 }
 
 /* ---------------------------------------------------------------- lockers and projects */
@@ -536,16 +628,21 @@ static int cluster_action(struct ctx *x, const char *action, const char *done)
 {
 	char path[512];
 	if (x->npos != 1)
-		return fail("usage: stratus %s NAME", action), 2;
+		return fail("usage: stratus %s_cluster NAME [--force]", action), 2;
 	char *e = client_escape(x->pos[0]);
 	json_t *ans = NULL;
 	if (!strcmp(action, "delete"))
-		snprintf(path, sizeof(path), "/clusters/%s", e);
+		snprintf(path, sizeof(path), "/clusters/%s%s", e, x->o.force ? "?force=true" : "");
 	else
 		snprintf(path, sizeof(path), "/clusters/%s/%s", e, action);
 	free(e);
-	if (call(x, strcmp(action, "delete") ? "POST" : "DELETE", path,
-		 strcmp(action, "delete") ? json_object() : NULL, &ans, NULL))
+	json_t *body = NULL;
+	if (strcmp(action, "delete")) {
+		body = json_object();
+		if (x->o.force)
+			json_object_set_new(body, "force", json_true());
+	}
+	if (call(x, strcmp(action, "delete") ? "POST" : "DELETE", path, body, &ans, NULL))
 		return 1;
 	if (x->json)
 		print_json(ans ? ans : json_object());
@@ -672,6 +769,80 @@ static int v_show_nodes(struct ctx *x)
 	}
 	json_decref(a);
 	return rc;
+}
+
+/* GET a node by the name given, else as CLUSTER-NODE (CycleCloud's short names). */
+static int get_node(struct ctx *x, const char *cluster, const char *node, json_t **out)
+{
+	char path[1024], full[512];
+	char *c = client_escape(cluster), *n = client_escape(node);
+	long st = 0;
+	char *err = NULL;
+	snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", c, n);
+	free(n);
+	*out = NULL;
+	if (client_call(&x->c, "GET", path, NULL, NULL, 0, NULL, &st, out, &err) == 0 && st == 404 &&
+	    snprintf(full, sizeof(full), "%s-%s", cluster, node) < (int)sizeof(full)) {
+		json_decref(*out);
+		*out = NULL;
+		n = client_escape(full);
+		snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", c, n);
+		free(n);
+	} else {
+		json_decref(*out);
+		*out = NULL;
+	}
+	free(err);
+	free(c);
+	return call(x, "GET", path, NULL, out, NULL);
+}
+
+static int v_show_node(struct ctx *x)
+{
+	json_t *n = NULL;
+	char t[64];
+	if (x->npos != 2)
+		return fail("usage: stratus show_node NAME NODE"), 2;
+	if (get_node(x, x->pos[0], x->pos[1], &n))
+		return 1;
+	if (x->json) {
+		print_json(n);
+		json_decref(n);
+		return 0;
+	}
+	const char *reason = json_string_value(json_object_get(n, "reason"));
+	printf("Node %s: %s (template %s, ip %s)\n", json_string_value(json_object_get(n, "name")),
+	       json_string_value(json_object_get(n, "state")), json_string_value(json_object_get(n, "template")),
+	       json_string_value(json_object_get(n, "ip")));
+	if (reason && *reason)
+		printf("Reason: %s\n", reason);
+	json_t *r = json_object_get(n, "retry");
+	if (json_is_object(r)) {
+		int64_t due = json_integer_value(json_object_get(r, "due"));
+		if (due > 0) {
+			fmt_time(due, t, sizeof(t));
+			printf("Automatic retry %lld of %lld due at %s\n",
+			       (long long)json_integer_value(json_object_get(r, "attempt")) + 1,
+			       (long long)json_integer_value(json_object_get(r, "max")), t);
+		}
+	}
+	size_t i;
+	json_t *s;
+	if (json_array_size(json_object_get(n, "scripts"))) {
+		printf("\nCluster-init scripts:\n");
+		static const char *const k[] = { "spec", "script", "status", "exit_code" };
+		static const char *const h[] = { "SPEC", "SCRIPT", "STATUS", "EXIT" };
+		print_table(json_object_get(n, "scripts"), k, h, 4);
+	}
+	printf("\nTimeline:\n");
+	json_array_foreach(json_object_get(n, "events"), i, s) {
+		int64_t ms = json_integer_value(json_object_get(s, "time"));
+		fmt_time(ms, t, sizeof(t));
+		printf("%s.%03lld  %-9s %s\n", t, (long long)(ms % 1000), json_string_value(json_object_get(s, "kind")),
+		       json_string_value(json_object_get(s, "message")));
+	}
+	json_decref(n);
+	return 0;
 }
 
 static int v_add_node(struct ctx *x)
@@ -897,6 +1068,9 @@ static const struct verb verbs[] = {
 		CFG_STR("verify-ssl", 0, struct opts, verify_ssl, NULL, "false: do not verify the manager's certificate"),
 		CFG_STR("ca", 0, struct opts, ca, NULL, "the manager's certificate (PEM) to trust and pin"),
 		CFG_END } },
+	{ "logout", "[--all]", "Revoke the CLI's token at the manager and forget it (--all: every token of this user, "
+	  "e.g. a lost laptop's).", v_logout, true, { OPT_FORMAT,
+		CFG_BOOL("all", 0, struct opts, all, "false", "revoke every token of this user"), CFG_END } },
 	{ "locker", "list", "List the lockers projects are uploaded to.", v_locker, true, { OPT_FORMAT, CFG_END } },
 	{ "project", "upload LOCKER", "Upload the project in this folder (project.ini, specs/) to LOCKER.", v_project, true,
 	  { OPT_FORMAT, CFG_END } },
@@ -910,10 +1084,12 @@ static const struct verb verbs[] = {
 	{ "import_cluster", "TEMPLATE NAME [-p PARAMS.json]", "The same as create_cluster.", v_create_cluster, true,
 	  { OPT_FORMAT, CFG_STR("parameters", 'p', struct opts, params, NULL, "JSON object of parameter values"), CFG_END } },
 	{ "start_cluster", "NAME", "Start a cluster: make its nodes.", v_start_cluster, true, { OPT_FORMAT, CFG_END } },
-	{ "terminate_cluster", "NAME", "Terminate every node of a cluster and take its network down.", v_terminate_cluster, true,
-	  { OPT_FORMAT, CFG_END } },
-	{ "delete_cluster", "NAME", "Delete a terminated cluster and its records.", v_delete_cluster, true,
-	  { OPT_FORMAT, CFG_END } },
+	{ "terminate_cluster", "NAME [--force]", "Terminate every node of a cluster and take its network down.  "
+	  "A cluster that a running cluster depends on (a storage cluster it mounts) needs --force.", v_terminate_cluster, true,
+	  { OPT_FORMAT, CFG_BOOL("force", 0, struct opts, force, "false", "even if running clusters depend on it"), CFG_END } },
+	{ "delete_cluster", "NAME [--force]", "Delete a terminated cluster and its records (--force: even if a running "
+	  "cluster names it).", v_delete_cluster, true,
+	  { OPT_FORMAT, CFG_BOOL("force", 0, struct opts, force, "false", "even if running clusters depend on it"), CFG_END } },
 	{ "show_cluster", "[NAME] [-l]", "List clusters, or show one with its nodes (-l: reasons and failed scripts' logs).",
 	  v_show_cluster, true, { OPT_FORMAT,
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "more detail"), CFG_END } },
@@ -921,6 +1097,8 @@ static const struct verb verbs[] = {
 	  v_show_nodes, true, { OPT_FORMAT,
 		CFG_STR("filter", 0, struct opts, filter, NULL, "only nodes matching this expression"),
 		CFG_BOOL("long", 'l', struct opts, lng, "false", "also show failed scripts' logs"), CFG_END } },
+	{ "show_node", "NAME NODE", "One node: its state and reason, its cluster-init scripts and its timeline "
+	  "(every state change, retry and script, with times).", v_show_node, true, { OPT_FORMAT, CFG_END } },
 	{ "add_node", "NAME -t ARRAY [-c COUNT]", "Add COUNT nodes to node array ARRAY of cluster NAME.", v_add_node, true,
 	  { OPT_FORMAT,
 		CFG_STR("template", 't', struct opts, tmpl, NULL, "the node array"),
@@ -946,6 +1124,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].usage);
 	cli_pool_usage(f);
+	fprintf(f, "  %-18s %s\n", "bench", "[--oss \"1 2 4 8\"] [--cap MIB_S] [--storage NAME --compute NAME] (bench/stratus-bench)");
 	fprintf(f, "\n'stratus VERB --help' shows a verb's options.  Exit codes: 0 done, 1 failed, 2 bad usage.\n");
 }
 
@@ -994,6 +1173,36 @@ static char **permute(const struct cfg_opt *tbl, int argc, char **argv, int *nar
 	return out;
 }
 
+/*
+ * `stratus bench ...` is the script bench/stratus-bench (the seed's throughput
+ * experiment, driving this CLI): found beside this program's source tree
+ * (build/bin/../../bench), in an install's share/stratus/bench, or on PATH.
+ */
+static int run_bench(int argc, char **argv)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		const char *rel[] = { "../../bench/stratus-bench", "../share/stratus/bench/stratus-bench" };
+		for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+			if (access(cand, X_OK) == 0) {
+				argv[0] = cand;
+				execv(cand, argv);
+			}
+		}
+	}
+	argv[0] = "stratus-bench";
+	execvp("stratus-bench", argv);
+	fprintf(stderr, "stratus: error: cannot run 'stratus-bench' (bench/stratus-bench): %s; "
+		"run it from the source tree or install it on PATH\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx x;
@@ -1008,6 +1217,8 @@ int main(int argc, char **argv)
 	}
 	if (cli_pool_is_verb(argv[1]))
 		return cli_pool_main(argc, argv);
+	if (!strcmp(argv[1], "bench"))
+		return run_bench(argc - 1, argv + 1);
 	const struct verb *v = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(argv[1], verbs[i].name))

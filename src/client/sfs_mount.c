@@ -1240,7 +1240,8 @@ static int osts_text(char *out, size_t cap, size_t *len)
 	size_t pos = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		int k = snprintf(out + pos, cap - pos, "%u %s %s:%u %" PRIu64 " %" PRIu64 " %s\n", v[i].ost, v[i].uuid,
-				 v[i].addr, v[i].port, v[i].total, v[i].free, v[i].up ? "up" : "down");
+				 v[i].addr, v[i].port, v[i].total, v[i].free,
+				 v[i].up == 2 ? "inactive" : v[i].up ? "up" : "down");
 		if (k < 0 || (size_t)k >= cap - pos) {
 			free(v);
 			return -ERANGE;

@@ -243,12 +243,42 @@ static enum MHD_Result r_login(struct call *k)
 		return reply_error(k, 400, "'username' and 'password' must be strings");
 	if (!u || !p)
 		return reply_error(k, 401, "give 'username' and 'password' to log in");
-	if (auth_login(k->m->db, u, p, token)) {
+	int64_t expires = 0;
+	if (auth_login_ttl(k->m->db, u, p, k->m->o.token_ttl, token, &expires)) {
 		log_info("failed login for '%s'", u);
 		return reply_error(k, 401, "wrong username or password for '%s'", u);
 	}
 	log_info("user '%s' logged in", u);
-	return reply_json(k, 200, json_pack("{s:s,s:s}", "token", token, "username", u));
+	return reply_json(k, 200, json_pack("{s:s,s:s,s:I}", "token", token, "username", u,
+					     "expires", (json_int_t)expires));
+}
+
+static const char *bearer(struct MHD_Connection *c);
+
+/* POST /logout {"all"?: bool}: revoke the caller's token (or all of the user's). */
+static enum MHD_Result r_logout(struct call *k)
+{
+	enum MHD_Result rc;
+	if (!need_json(k, &rc))
+		return rc;
+	json_t *all = json_object_get(k->json, "all");
+	if (all && !json_is_boolean(all))
+		return reply_error(k, 400, "'all' must be true or false");
+	const char *tok = bearer(k->conn);
+	int n;
+	if (json_is_true(all)) {
+		n = auth_user_revoke_all(k->m->db, k->r->who.user_id);
+	} else {
+		if (!tok)
+			return reply_error(k, 400, "log out with the token itself ('Authorization: Bearer TOKEN'), "
+					   "or give {\"all\": true}");
+		n = auth_token_revoke(k->m->db, tok);
+		n = n == 0 ? 1 : n == -ENOENT ? 0 : n;
+	}
+	if (n < 0)
+		return reply_error(k, 500, "cannot revoke the tokens of '%s'", k->r->who.name);
+	log_info("user '%s' logged out (%d token(s) revoked)", k->r->who.name, n);
+	return reply_json(k, 200, json_pack("{s:s,s:i}", "username", k->r->who.name, "revoked", n));
 }
 
 static enum MHD_Result r_lockers(struct call *k)
@@ -525,7 +555,7 @@ static enum MHD_Result r_clusters(struct call *k)
 			return reply_json(k, 200, c);
 		}
 		if (!strcmp(k->method, "DELETE")) {
-			if (cluster_delete(m, name, &e))
+			if (cluster_delete(m, name, arg_true(k, "force"), &e))
 				return reply_op(k, &e);
 			return reply_empty(k, 204);
 		}
@@ -537,7 +567,12 @@ static enum MHD_Result r_clusters(struct call *k)
 		return reply_json(k, 200, cluster_summary(m, name));
 	}
 	if (!strcmp(sub, "terminate") && k->nseg == 3 && !strcmp(k->method, "POST")) {
-		if (cluster_terminate(m, name, &e))
+		if (!need_json(k, &rc))
+			return rc;
+		json_t *f = json_object_get(k->json, "force");
+		if (f && !json_is_boolean(f))
+			return reply_error(k, 400, "'force' must be true or false");
+		if (cluster_terminate(m, name, json_is_true(f) || arg_true(k, "force"), &e))
 			return reply_op(k, &e);
 		return reply_json(k, 200, cluster_summary(m, name));
 	}
@@ -622,6 +657,7 @@ static enum MHD_Result r_clusters(struct call *k)
 			json_object_set_new(n, "events", db_query_json(m->db,
 				"SELECT id, time, kind, message FROM events WHERE cluster = ? AND node = ? ORDER BY id",
 				"ss", name, k->seg[3]));
+			json_object_set_new(n, "retry", retry_view(m, id));
 			return reply_json(k, 200, n);
 		}
 	}
@@ -689,16 +725,30 @@ static enum MHD_Result r_node(struct call *k)
 			"isssiiis", nid, spec, script, status, (int64_t)(ec ? json_integer_value(ec) : 0),
 			(int64_t)(sm ? json_integer_value(sm) : util_wall_ms()),
 			(int64_t)(fm ? json_integer_value(fm) : 0), log ? log : "");
+		/* The agent reports stop scripts as "stop/NAME" (runner_run_stop). */
+		const char *what = strncmp(script, "stop/", 5) ? "cluster-init" : "stop script";
 		if (!strcmp(status, "started"))
-			mgr_event(m, cluster, node, "script", "cluster-init %s/%s started", spec, script);
+			mgr_event(m, cluster, node, "script", "%s %s/%s started", what, spec, script);
 		else
-			mgr_event(m, cluster, node, "script", "cluster-init %s/%s %s (exit %lld)", spec, script,
+			mgr_event(m, cluster, node, "script", "%s %s/%s %s (exit %lld)", what, spec, script,
 				  status, (long long)(ec ? json_integer_value(ec) : 0));
 		free(node);
 		free(cluster);
 		if (x < 0)
 			return reply_error(k, 500, "cannot store the script log");
 		return reply_empty(k, 204);
+	}
+	if (sub && k->nseg == 2 && (!strcmp(sub, "resume") || !strcmp(sub, "suspend")) &&
+	    !strcmp(k->method, "POST")) {
+		if (!need_json(k, &rc))
+			return rc;
+		const char *reason = jstr(k, "reason", &bad);
+		json_t *names = names_arg(k, &bad), *done = NULL;
+		if (bad)
+			return reply_error(k, 400, "give 'nodes' (array of names) and 'reason' (string)");
+		if (autoscale_request(m, nid, names, reason, !strcmp(sub, "resume"), &done, &e))
+			return reply_op(k, &e);
+		return reply_json(k, 200, json_pack("{s:o}", "nodes", done));
 	}
 	if (sub && k->nseg == 2 && !strcmp(sub, "cluster-nodes") && !strcmp(k->method, "GET")) {
 		char *cluster = NULL;
@@ -796,9 +846,12 @@ static enum MHD_Result route(struct call *k)
 		return r_node(k);
 	if (!strcmp(first, "login") && k->nseg == 1 && !strcmp(k->method, "POST"))
 		return r_login(k);
+	if (!strcmp(first, "logout") && k->nseg == 1 && !strcmp(k->method, "POST"))
+		return r_logout(k);
 	if (!strcmp(first, "whoami") && k->nseg == 1 && !strcmp(k->method, "GET"))
-		return reply_json(k, 200, json_pack("{s:s,s:s,s:i}", "username", k->r->who.name,
-						    "version", "stratusd 0.1", "users", (int)auth_user_count(k->m->db)));
+		return reply_json(k, 200, json_pack("{s:s,s:s,s:i,s:I}", "username", k->r->who.name,
+						    "version", "stratusd 0.1", "users", (int)auth_user_count(k->m->db),
+						    "expires", (json_int_t)k->r->who.expires));
 	if (!strcmp(first, "lockers")) {
 		if (k->nseg == 1 && (!strcmp(k->method, "GET") || !strcmp(k->method, "POST")))
 			return r_lockers(k);
@@ -882,11 +935,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return reply_error(&k, ga == GUI_AUTH_CSRF ? 403 : 401, "%s", gui_auth_message(ga));
 		if (!is_login && ga != GUI_AUTH_PUBLIC) {
 			const char *tok = bearer(conn);
-			if (ga != GUI_AUTH_OK && (!tok || auth_lookup(m->db, tok, &r->who)))
-				return reply_error(&k, 401, "%s", tok ? "the token is not valid (expired or revoked); "
-						   "run 'stratus initialize' again" :
-						   "authentication required: send 'Authorization: Bearer TOKEN' "
-						   "(see 'stratus initialize')");
+			int arc = ga == GUI_AUTH_OK ? 0 : tok ? auth_lookup(m->db, tok, &r->who) : -EACCES;
+			if (arc)
+				return reply_error(&k, 401, "%s", !tok ? "authentication required: send "
+						   "'Authorization: Bearer TOKEN' (see 'stratus initialize')" :
+						   arc == -EKEYEXPIRED ? "the token has expired; log in again with "
+						   "'stratus initialize'" : "the token is not valid (expired or revoked); "
+						   "run 'stratus initialize' again");
 			if (is_node && r->who.kind != AUTH_NODE)
 				return reply_error(&k, 403, "routes under /api/v1/node take a node's token, not a user's");
 			if (!is_node && r->who.kind != AUTH_USER)

@@ -116,20 +116,26 @@ int auth_user_set(struct db *db, const char *name, const char *password, int rep
 }
 
 static int store_token(struct db *db, const char *kind, int64_t user_id, int64_t node_id,
-		       char token[AUTH_TOKEN_LEN + 1])
+		       int64_t expires, char token[AUTH_TOKEN_LEN + 1])
 {
 	char h[65];
 	int rc = auth_new_token(token);
 	if (!rc)
 		rc = auth_token_hash(token, h);
 	if (!rc)
-		rc = db_exec(db, "INSERT INTO tokens (hash, kind, user_id, node_id, created) "
-			     "VALUES (?, ?, ?, ?, ?)", "ssiii", h, kind, user_id, node_id,
-			     util_wall_ms());
+		rc = db_exec(db, "INSERT INTO tokens (hash, kind, user_id, node_id, created, expires) "
+			     "VALUES (?, ?, ?, ?, ?, ?)", "ssiiii", h, kind, user_id, node_id,
+			     util_wall_ms(), expires);
 	return rc < 0 ? rc : 0;
 }
 
 int auth_login(struct db *db, const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1])
+{
+	return auth_login_ttl(db, name, password, 0, token, NULL);
+}
+
+int auth_login_ttl(struct db *db, const char *name, const char *password, int64_t ttl_ms,
+		   char token[AUTH_TOKEN_LEN + 1], int64_t *expires)
 {
 	char *hash = NULL;
 	int64_t uid = 0;
@@ -145,13 +151,33 @@ int auth_login(struct db *db, const char *name, const char *password, char token
 	free(hash);
 	if (rc)
 		return -EACCES;
-	return store_token(db, "user", uid, 0, token);
+	int64_t exp = ttl_ms > 0 ? util_wall_ms() + ttl_ms : 0;
+	if (expires)
+		*expires = exp;
+	/* Expired tokens of anyone are of no use: drop them as we go. */
+	db_exec(db, "DELETE FROM tokens WHERE kind = 'user' AND expires > 0 AND expires <= ?", "i",
+		util_wall_ms());
+	return store_token(db, "user", uid, 0, exp, token);
 }
 
 int auth_node_token(struct db *db, int64_t node_id, char token[AUTH_TOKEN_LEN + 1])
 {
 	auth_node_revoke(db, node_id);
-	return store_token(db, "node", 0, node_id, token);
+	return store_token(db, "node", 0, node_id, 0, token);
+}
+
+int auth_token_revoke(struct db *db, const char *token)
+{
+	char h[65];
+	if (!token || strlen(token) != AUTH_TOKEN_LEN || auth_token_hash(token, h))
+		return -ENOENT;
+	int n = db_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", h);
+	return n < 0 ? n : n == 0 ? -ENOENT : 0;
+}
+
+int auth_user_revoke_all(struct db *db, int64_t user_id)
+{
+	return db_exec(db, "DELETE FROM tokens WHERE kind = 'user' AND user_id = ?", "i", user_id);
 }
 
 void auth_node_revoke(struct db *db, int64_t node_id)
@@ -168,7 +194,7 @@ int auth_lookup(struct db *db, const char *token, struct auth_who *who)
 	if (auth_token_hash(token, h))
 		return -EACCES;
 	json_t *row = db_query_one(db,
-		"SELECT t.kind, t.user_id, t.node_id, COALESCE(u.name, n.name, '') AS who "
+		"SELECT t.kind, t.user_id, t.node_id, t.expires, COALESCE(u.name, n.name, '') AS who "
 		"FROM tokens t LEFT JOIN users u ON t.kind = 'user' AND u.id = t.user_id "
 		"LEFT JOIN nodes n ON t.kind = 'node' AND n.id = t.node_id WHERE t.hash = ?", "s", h);
 	if (!row)
@@ -178,6 +204,13 @@ int auth_lookup(struct db *db, const char *token, struct auth_who *who)
 	if (kind && !strcmp(kind, "user")) {
 		who->kind = AUTH_USER;
 		who->user_id = json_integer_value(json_object_get(row, "user_id"));
+		who->expires = json_integer_value(json_object_get(row, "expires"));
+		if (who->expires > 0 && who->expires <= util_wall_ms()) {
+			/* Kept until the next login sweeps it, so that every use says why. */
+			memset(who, 0, sizeof(*who));
+			json_decref(row);
+			return -EKEYEXPIRED;
+		}
 	} else if (kind && !strcmp(kind, "node")) {
 		who->kind = AUTH_NODE;
 		who->node_id = json_integer_value(json_object_get(row, "node_id"));

@@ -5,7 +5,8 @@
  * call carries a bearer token: a user's (from /api/v1/login or
  * `stratusd --init-admin`) or a node's (made when the node is acquired, good
  * for the /api/v1/node routes of that node only).  Only a SHA-256 of each token is
- * stored, so a copy of the datastore lets nobody in.
+ * stored, so a copy of the datastore lets nobody in.  A user token expires
+ * (stratusd --token-ttl) and its holder may revoke it (POST /api/v1/logout).
  */
 #ifndef STRATUS_MANAGER_AUTH_H
 #define STRATUS_MANAGER_AUTH_H
@@ -25,6 +26,7 @@ struct auth_who {
 	int64_t user_id;          /* AUTH_USER */
 	int64_t node_id;          /* AUTH_NODE */
 	char name[128];           /* user or node name, for logs */
+	int64_t expires;          /* AUTH_USER: when the token stops working (ms); 0: never */
 };
 
 /* Hash a password with a fresh salt.  *hash malloc'd.  0 or -errno. */
@@ -41,11 +43,20 @@ int auth_token_hash(const char *token, char out[65]);
 int auth_user_set(struct db *db, const char *name, const char *password, int replace);
 /* Check NAME/PASSWORD and issue a user token.  0, -EACCES on bad credentials. */
 int auth_login(struct db *db, const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1]);
+/* The same, with a token good for ttl_ms (0: until revoked); *expires gets
+ * when it stops working (0: never). */
+int auth_login_ttl(struct db *db, const char *name, const char *password, int64_t ttl_ms,
+		   char token[AUTH_TOKEN_LEN + 1], int64_t *expires);
+/* Revoke this token (logout).  0, or -ENOENT when no such token exists. */
+int auth_token_revoke(struct db *db, const char *token);
+/* Revoke every token of user USER_ID; the number revoked, or -errno. */
+int auth_user_revoke_all(struct db *db, int64_t user_id);
 /* Issue a node token (replacing the node's old ones).  0 or -errno. */
 int auth_node_token(struct db *db, int64_t node_id, char token[AUTH_TOKEN_LEN + 1]);
 /* Drop every token of a node (it was terminated). */
 void auth_node_revoke(struct db *db, int64_t node_id);
-/* Who holds this token?  0 and *who, or -EACCES. */
+/* Who holds this token?  0 and *who; -EKEYEXPIRED for a user token past its
+ * expiry (the next login deletes it); -EACCES for anything else. */
 int auth_lookup(struct db *db, const char *token, struct auth_who *who);
 /* Number of users (0 on a fresh manager). */
 int64_t auth_user_count(struct db *db);

@@ -123,9 +123,23 @@ int cluster_create(struct mgr *m, const char *name, const char *tmpl, json_t *pa
 	def_s = json_dumps(def, JSON_COMPACT);
 	params_s = json_dumps(params ? params : json_object(), JSON_COMPACT);
 	db_lock(m->db);
-	/* The lowest /24 of the range that no other cluster and no host route uses. */
+	/* The network of the cluster named by the template's Network attribute
+	 * (a compute cluster beside the storage cluster it mounts, as the seed's
+	 * "same subnet as your Lustre cluster"), else the lowest /24 of the range
+	 * that no other cluster and no host route uses. */
 	int k;
-	for (k = 0; k < m->net_subnets; k++) {
+	const char *net_of = json_string_value(json_object_get(json_object_get(def, "attributes"), "Network"));
+	if (net_of && *net_of && strcmp(net_of, "none")) {
+		int64_t sk = -1;
+		if (db_get_int(m->db, &sk, "SELECT subnet_index FROM clusters WHERE name = ?", "s", net_of)) {
+			db_unlock(m->db);
+			op_err_set(e, 404, "template '%s' puts the cluster on the network of cluster '%s', which "
+				   "does not exist; create that cluster first", tmpl, net_of);
+			rc = -ENOENT;
+			goto out;
+		}
+		k = (int)sk;
+	} else for (k = 0; k < m->net_subnets; k++) {
 		int64_t x;
 		char br[32];
 		if (db_get_int(m->db, &x, "SELECT id FROM clusters WHERE subnet_index = ?", "i", (int64_t)k) == 0)
@@ -187,7 +201,9 @@ static json_t *cluster_row(struct mgr *m, const char *name)
 /* Lowest free host number (10..250) of the cluster's /24.  -ENOSPC when full. */
 static int free_host(struct mgr *m, int64_t cid, int k, char *ip, size_t len)
 {
-	json_t *used = db_query_json(m->db, "SELECT ip FROM nodes WHERE cluster_id = ?", "i", cid);
+	/* Every node on the network, whichever cluster it belongs to (clusters may share one). */
+	json_t *used = db_query_json(m->db, "SELECT n.ip FROM nodes n JOIN clusters c ON c.id = n.cluster_id "
+				     "WHERE c.subnet_index = (SELECT subnet_index FROM clusters WHERE id = ?)", "i", cid);
 	for (int h = 10; h <= 250; h++) {
 		char cand[32];
 		ip_text(mgr_subnet(m, k) + (uint32_t)h, cand, sizeof(cand));
@@ -208,7 +224,7 @@ static int free_host(struct mgr *m, int64_t cid, int k, char *ip, size_t len)
 }
 
 /* Insert a node record (state Off).  Caller holds db_lock.  Returns its id or -errno. */
-static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
+int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_array, int idx,
 			   char *name, size_t nlen, struct op_err *e)
 {
 	char ip[32];
@@ -237,6 +253,8 @@ static int64_t node_insert(struct mgr *m, json_t *c, const char *tname, bool is_
 int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *reason, struct op_err *e)
 {
 	const char *why = NULL;
+	if (reason && !*reason)
+		reason = NULL; /* agents send "" with Preparing and Ready */
 	db_lock(m->db);
 	json_t *n = db_query_one(m->db, "SELECT n.name, n.state, c.name AS cluster FROM nodes n "
 				 "JOIN clusters c ON c.id = n.cluster_id WHERE n.id = ?", "i", nid);
@@ -256,7 +274,8 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		json_decref(n);
 		return rc;
 	}
-	const char *target = to == NS_TERMINATING || to == NS_OFF ? "Off" : "Ready";
+	/* A node kept by a failed stop script is still meant to go. */
+	const char *target = to == NS_TERMINATING || to == NS_OFF || actor == ACTOR_STOP ? "Off" : "Ready";
 	db_exec(m->db, "UPDATE nodes SET state = ?, target_state = ?, reason = ?, state_changed = ? WHERE id = ?",
 		"sssii", state_name(to), target, to == NS_FAILED || to == NS_OFF ? reason : NULL,
 		util_wall_ms(), nid);
@@ -265,6 +284,11 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		mgr_event(m, cluster, name, "state", "%s -> %s%s%s", state_name(from), state_name(to),
 			  reason ? ": " : "", reason ? reason : "");
 	json_decref(n);
+	/* Never retried by itself: a retry would bring it back, not take it away. */
+	if (actor == ACTOR_STOP)
+		retry_forget(m, nid);
+	else
+		retry_note(m, nid, to, reason);
 	return 0;
 }
 
@@ -342,6 +366,12 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 				return -ENOSPC;
 			}
 	}
+	/* Autoscaling arrays: every slot up to MaxCount, Off (autoscale.c). */
+	if (autoscale_add_slots(m, c, e)) {
+		db_unlock(m->db);
+		json_decref(c);
+		return -ENOSPC;
+	}
 	json_t *todo = db_query_json(m->db, "SELECT id FROM nodes WHERE cluster_id = ? AND state = 'Off' "
 				     "AND (is_array = 0 OR target_state <> 'Off' OR state_changed = created)",
 				     "i", cid);
@@ -355,12 +385,17 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
+int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (!strcmp(json_string_value(json_object_get(c, "state")), "Started") &&
+	    guard_cluster(m, name, "terminate", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id"));
 	db_exec(m->db, "UPDATE clusters SET state = 'Terminating' WHERE id = ?", "i", cid);
@@ -373,7 +408,7 @@ int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
 		struct op_err e2 = { 0 };
 		int64_t id = json_integer_value(json_object_get(r, "id"));
 		if (node_set_state(m, id, NS_TERMINATING, ACTOR_MANAGER, NULL, &e2) == 0)
-			worker_destroy(m, id, false);
+			worker_destroy_flags(m, id, false, WORKER_STOP_CLUSTER | (force ? WORKER_STOP_FORCE : 0));
 		free(e2.msg);
 	}
 	worker_cluster_down(m, cid);
@@ -382,12 +417,16 @@ int cluster_terminate(struct mgr *m, const char *name, struct op_err *e)
 	return 0;
 }
 
-int cluster_delete(struct mgr *m, const char *name, struct op_err *e)
+int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
 	if (!c) {
 		op_err_set(e, 404, "no cluster named '%s'", name);
 		return -ENOENT;
+	}
+	if (guard_cluster(m, name, "delete", force, e)) {
+		json_decref(c);
+		return -EBUSY;
 	}
 	int64_t cid = json_integer_value(json_object_get(c, "id")), live = 0;
 	db_get_int(m->db, &live, "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND state <> 'Off'", "i", cid);
@@ -581,10 +620,11 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 	json_array_foreach(sel, i, n) {
 		bool live = strcmp(json_string_value(json_object_get(n, "state")), "Off") != 0;
 		if (!force && live && !json_integer_value(json_object_get(n, "is_array"))) {
-			op_err_set(e, 409, "refusing to %s node '%s': it is not in a node array (it may be the "
-				   "cluster's scheduler, head or metadata node) and the cluster may not survive "
-				   "without it; pass --force if you mean it", remove ? "remove" : "terminate",
-				   json_string_value(json_object_get(n, "name")));
+			char why[2048];
+			guard_node_why(m, cluster, json_string_value(json_object_get(n, "template")), why, sizeof(why));
+			op_err_set(e, 409, "refusing to %s node '%s': %s; the cluster may not survive without it; "
+				   "pass --force if you mean it", remove ? "remove" : "terminate",
+				   json_string_value(json_object_get(n, "name")), why);
 			json_decref(sel);
 			return -EPERM;
 		}
@@ -602,7 +642,7 @@ int cluster_terminate_nodes(struct mgr *m, const char *cluster, json_t *names, c
 			}
 		} else if (!strcmp(st, "Terminating") ||
 			   node_set_state(m, id, NS_TERMINATING, ACTOR_MANAGER, NULL, &e2) == 0) {
-			worker_destroy(m, id, remove);
+			worker_destroy_flags(m, id, remove, force ? WORKER_STOP_FORCE : 0);
 			json_array_append_new(*done, json_string(name));
 		}
 		free(e2.msg);
@@ -638,27 +678,41 @@ int cluster_retry(struct mgr *m, const char *cluster, json_t *names, json_t **do
 		if (strcmp(json_string_value(json_object_get(n, "state")), "Failed"))
 			continue;
 		int64_t id = json_integer_value(json_object_get(n, "id"));
-		db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
-		/* A node that still runs re-runs its cluster-init in place (its agent
-		 * sees Preparing); one that is gone is made again. */
-		json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth FROM nodes WHERE id = ?", "i", id);
-		struct node_handle nh = { 0 };
-		nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
-		snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
-		snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
-		json_decref(h);
-		struct op_err e2 = { 0 };
-		if (m->prov && nh.holder_pid > 0 && m->prov->alive(NULL, &nh) &&
-		    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e2) == 0)
+		/* By hand: a new series of automatic retries if this one fails too. */
+		retry_forget(m, id);
+		if (node_restart(m, id) == 1)
 			mgr_event(m, cluster, json_string_value(json_object_get(n, "name")), "retry",
 				  "re-running cluster-init in place");
-		else
-			acquire(m, id);
-		free(e2.msg);
 		json_array_append(*done, json_object_get(n, "name"));
 	}
 	json_decref(sel);
 	return 0;
+}
+
+int node_restart(struct mgr *m, int64_t id)
+{
+	db_exec(m->db, "UPDATE nodes SET retries = retries + 1 WHERE id = ?", "i", id);
+	/* A node that still runs, with an agent that still talks to us, re-runs
+	 * its cluster-init in place (its agent sees Preparing at its next
+	 * heartbeat); one that is gone or silent is made again. */
+	json_t *h = db_query_one(m->db, "SELECT holder_pid, netns, veth, last_heartbeat FROM nodes WHERE id = ?",
+				 "i", id);
+	struct node_handle nh = { 0 };
+	nh.holder_pid = (pid_t)json_integer_value(json_object_get(h, "holder_pid"));
+	snprintf(nh.netns, sizeof(nh.netns), "%s", json_string_value(json_object_get(h, "netns")) ?: "");
+	snprintf(nh.veth, sizeof(nh.veth), "%s", json_string_value(json_object_get(h, "veth")) ?: "");
+	int64_t hb = json_integer_value(json_object_get(h, "last_heartbeat"));
+	json_decref(h);
+	bool silent = m->o.heartbeat_timeout > 0 && hb > 0 && hb < util_wall_ms() - m->o.heartbeat_timeout;
+	struct op_err e = { 0 };
+	int rc = 0;
+	if (m->prov && nh.holder_pid > 0 && !silent && m->prov->alive(NULL, &nh) &&
+	    node_set_state(m, id, NS_PREPARING, ACTOR_MANAGER, NULL, &e) == 0)
+		rc = 1;
+	else
+		acquire(m, id);
+	free(e.msg);
+	return rc;
 }
 
 json_t *node_view_for_agent(struct mgr *m, int64_t nid)

@@ -62,6 +62,17 @@ static const char *const schema_v1 =
 	"  status TEXT NOT NULL, exit_code INTEGER, started_ms INTEGER, finished_ms INTEGER,"
 	"  log TEXT NOT NULL DEFAULT '', PRIMARY KEY (node_id, spec, script));";
 
+/*
+ * Version 2: user tokens expire (tokens.expires, ms; 0: never), and failed
+ * nodes are retried automatically (node_retry: the attempts of the current
+ * series and when the next one is due, 0: none; retry.c).
+ */
+static const char *const schema_v2 =
+	"ALTER TABLE tokens ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE IF NOT EXISTS node_retry ("
+	"  node_id INTEGER PRIMARY KEY, attempt INTEGER NOT NULL DEFAULT 0,"
+	"  due INTEGER NOT NULL DEFAULT 0, reason TEXT);";
+
 void db_lock(struct db *db)
 {
 	pthread_mutex_lock(&db->mu);
@@ -319,12 +330,19 @@ static int migrate(struct db *db, char **err)
 			*err = NULL;
 		return -EPROTO;
 	}
-	/* Future versions add their ALTER TABLE steps here, one per version. */
 	if (have < DB_SCHEMA_VERSION) {
+		/* All steps and the new version in one transaction: a crash in the
+		 * middle leaves the old schema, and the next start tries again. */
 		char buf[16];
 		snprintf(buf, sizeof(buf), "%d", DB_SCHEMA_VERSION);
-		if (db_meta_set(db, "schema_version", buf))
+		if (db_begin(db))
 			goto bad;
+		/* One step per version; future versions add theirs below. */
+		if ((have < 2 && exec_plain(db, schema_v2)) || db_meta_set(db, "schema_version", buf) ||
+		    db_commit(db)) {
+			db_rollback(db);
+			goto bad;
+		}
 	}
 	return 0;
 bad:

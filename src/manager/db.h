@@ -17,7 +17,7 @@
 
 struct db;
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* Open (creating and migrating) PATH.  0 or -errno; *err says why (malloc'd). */
 int db_open(const char *path, struct db **out, char **err);

@@ -180,6 +180,11 @@ static char *node_pool_name(struct mgr *m, int64_t node_id)
 			out = strdup(json_string_value(c));
 	}
 	json_decref(r);
+	/* "none" (a template parameter's default): the local provider. */
+	if (out && !strcmp(out, "none")) {
+		free(out);
+		out = NULL;
+	}
 	return out;
 }
 

@@ -69,6 +69,12 @@ int state_check(enum node_state from, enum node_state to, enum state_actor actor
 		}
 		return -EINVAL;
 	}
+	if (actor == ACTOR_STOP) {
+		if (from == NS_TERMINATING && to == NS_FAILED)
+			return 0;
+		*why = "only a Terminating node whose stop scripts failed goes to Failed this way";
+		return -EINVAL;
+	}
 	/* The manager. */
 	switch (to) {
 	case NS_ACQUIRING:

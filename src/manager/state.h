@@ -6,6 +6,7 @@
  *                 \          \         \
  *                  +---------+-> Failed (reason, failing script's log)
  *   any state but Off -> Terminating -> Off
+ *                        Terminating -> Failed (a stop script failed: kept)
  *
  * The agent on a node reports Preparing, Ready and Failed; the manager makes
  * every other change (it acquires, terminates, and marks nodes that vanished).
@@ -26,7 +27,9 @@ enum node_state {
 	NS_COUNT
 };
 
-enum state_actor { ACTOR_MANAGER, ACTOR_AGENT };
+/* ACTOR_STOP: the manager when a node's stop scripts failed: the one way
+ * from Terminating to Failed (the node is kept, not destroyed). */
+enum state_actor { ACTOR_MANAGER, ACTOR_AGENT, ACTOR_STOP };
 
 /* "Ready" -> NS_READY; -EINVAL for anything else (case-sensitive: the API's spelling). */
 int state_parse(const char *s);

@@ -53,6 +53,11 @@ static const struct cfg_opt opts[] = {
 	CFG_SIZE("max-upload", 0, struct mgr_opts, max_upload, "256m", 4096, 16LL << 30, "largest project upload"),
 	CFG_INT("threads", 't', struct mgr_opts, threads, "4", 1, 64, "HTTPS threads"),
 	CFG_DURATION("heartbeat-timeout", 0, struct mgr_opts, heartbeat_timeout, "0", 0, 86400000, "mark Ready nodes whose agent is silent this long as Failed (0: never)"),
+	CFG_INT("workers", 0, struct mgr_opts, workers, "4", 1, 64, "threads that make and destroy nodes (nodes of one add_node are made together)"),
+	CFG_INT("retry-max", 0, struct mgr_opts, retry_max, "3", 0, 100, "automatic retries of a Failed node before it is left for 'stratus retry' (0: none); a cluster's RetryMax attribute overrides it"),
+	CFG_DURATION("retry-delay", 0, struct mgr_opts, retry_delay, "5s", 100, 86400000, "wait before the first automatic retry; each next one waits twice as long"),
+	CFG_DURATION("retry-delay-max", 0, struct mgr_opts, retry_delay_max, "5m", 100, 86400000, "the longest wait between automatic retries"),
+	CFG_DURATION("token-ttl", 0, struct mgr_opts, token_ttl, "720h", 0, 31622400000LL, "how long a user's API token is good for (0: until revoked with 'stratus logout')"),
 	CFG_END
 };
 static const struct cfg_program prog = {
@@ -319,6 +324,9 @@ int main(int argc, char **argv)
 		mgr_path(&m, m.key_path, sizeof(m.key_path), "tls/key.pem");
 	}
 
+	char fpr[80];
+	if (tls_fingerprint(m.cert_path, fpr, sizeof(fpr)) == 0)
+		log_info("certificate '%s', fingerprint %s (what 'stratus initialize' shows)", m.cert_path, fpr);
 	int fd = net_listen_tcp(m.o.listen, (int)m.o.port, 128);
 	if (fd < 0)
 		die("cannot listen on %s:%lld: %s; is another stratusd running? try --port 0",
@@ -355,6 +363,7 @@ int main(int argc, char **argv)
 
 	evloop_add_timer(loop, 1000, 1, reap_tick, &reaper);
 	evloop_add_timer(loop, 5000, 1, heartbeat_tick, &m);
+	evloop_add_timer(loop, 500, 1, retry_tick, &m);
 	evloop_run(loop);
 
 	MHD_stop_daemon(d);

@@ -132,3 +132,34 @@ out:
 	buf_release(&mark);
 	return rc;
 }
+
+int tls_fingerprint(const char *path, char *out, size_t len)
+{
+	char *pem = NULL;
+	size_t n = 0;
+	unsigned char fp[32];
+	size_t fplen = sizeof(fp);
+	gnutls_x509_crt_t crt = NULL;
+	int rc = util_read_file(path, 1 << 20, &pem, &n);
+	if (rc < 0)
+		return rc;
+	gnutls_datum_t in = { (unsigned char *)pem, (unsigned)n };
+	rc = -EINVAL;
+	if (len < 72 || gnutls_x509_crt_init(&crt) < 0)
+		goto out;
+	if (gnutls_x509_crt_import(crt, &in, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &fplen) >= 0 && fplen == sizeof(fp)) {
+		static const char hx[] = "0123456789abcdef";
+		memcpy(out, "sha256:", 7);
+		for (size_t i = 0; i < fplen; i++) {
+			out[7 + 2 * i] = hx[fp[i] >> 4];
+			out[8 + 2 * i] = hx[fp[i] & 15];
+		}
+		out[7 + 2 * fplen] = '\0';
+		rc = 0;
+	}
+	gnutls_x509_crt_deinit(crt);
+out:
+	free(pem);
+	return rc;
+}

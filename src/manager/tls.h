@@ -8,6 +8,7 @@
 #ifndef STRATUS_MANAGER_TLS_H
 #define STRATUS_MANAGER_TLS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -16,5 +17,9 @@
  * gateways: host-order IPv4 addresses, n of them.  0 or -errno, *err set.
  */
 int tls_ensure_self_signed(const char *dir, const uint32_t *gateways, int n, char **err);
+
+/* The SHA-256 fingerprint of the PEM certificate at PATH in certtool's form
+ * ("sha256:" + 64 hex digits) into out (>= 72 bytes).  0 or -errno. */
+int tls_fingerprint(const char *path, char *out, size_t len);
 
 #endif

@@ -1,8 +1,18 @@
 /*
- * worker.c: the thread that does the slow work of stratusd: provider calls
- * (make and destroy nodes, bring cluster networks up and down), in the order
- * they were queued, so that a destroy queued after a create always sees the
- * node the create made.
+ * worker.c: the threads that do the slow work of stratusd: provider calls
+ * (make and destroy nodes, bring cluster networks up and down).
+ *
+ * A small pool of threads (--workers, 4 by default) takes jobs from one queue,
+ * so that `add_node -c 4` or an autoscale burst makes its nodes together.
+ * Order still holds where it matters: a job never starts while a job queued
+ * before it for the same node is waiting or running (a destroy queued after a
+ * create always sees the node the create made), and a cluster's network
+ * job waits for every job of that cluster queued before it.
+ *
+ * Before a running node is destroyed its stop scripts run inside it
+ * (`stratus-node stop`, through the provider's exec; the ssh provider runs
+ * them itself at release): a failing one leaves the node running, Failed
+ * with the reason, unless the terminate was forced (docs/user-guide.md).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -27,12 +37,15 @@ enum job_kind { JOB_ACQUIRE, JOB_DESTROY, JOB_CLUSTER_DOWN };
 
 struct job {
 	enum job_kind kind;
-	int64_t id;
+	int64_t id;              /* node id, or cluster id for JOB_CLUSTER_DOWN */
+	int64_t cluster_id;      /* the cluster the job touches */
 	bool remove;
+	unsigned flags;          /* WORKER_STOP_* (destroy) */
+	bool running;            /* taken by a worker; stays queued until done */
 	struct job *next;
 };
 
-static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
+static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove, unsigned flags)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -42,6 +55,11 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 	j->kind = kind;
 	j->id = id;
 	j->remove = remove;
+	j->flags = flags;
+	j->cluster_id = id;
+	if (kind != JOB_CLUSTER_DOWN &&
+	    db_get_int(m->db, &j->cluster_id, "SELECT cluster_id FROM nodes WHERE id = ?", "i", id))
+		j->cluster_id = 0; /* record gone: the job will find nothing to do */
 	pthread_mutex_lock(&m->qmu);
 	if (m->qtail)
 		m->qtail->next = j;
@@ -52,9 +70,36 @@ static void push(struct mgr *m, enum job_kind kind, int64_t id, bool remove)
 	pthread_mutex_unlock(&m->qmu);
 }
 
-void worker_acquire(struct mgr *m, int64_t id) { push(m, JOB_ACQUIRE, id, false); }
-void worker_destroy(struct mgr *m, int64_t id, bool remove) { push(m, JOB_DESTROY, id, remove); }
-void worker_cluster_down(struct mgr *m, int64_t id) { push(m, JOB_CLUSTER_DOWN, id, false); }
+void worker_acquire(struct mgr *m, int64_t id) { push(m, JOB_ACQUIRE, id, false, 0); }
+void worker_destroy(struct mgr *m, int64_t id, bool remove) { push(m, JOB_DESTROY, id, remove, 0); }
+void worker_destroy_flags(struct mgr *m, int64_t id, bool remove, unsigned flags)
+{
+	push(m, JOB_DESTROY, id, remove, flags);
+}
+void worker_cluster_down(struct mgr *m, int64_t id) { push(m, JOB_CLUSTER_DOWN, id, false, 0); }
+
+/* Must LATER wait for EARLIER (queued before it) to finish? */
+static bool job_conflicts(const struct job *earlier, const struct job *later)
+{
+	if (earlier->kind == JOB_CLUSTER_DOWN || later->kind == JOB_CLUSTER_DOWN)
+		return earlier->cluster_id == later->cluster_id;
+	return earlier->id == later->id;
+}
+
+/* The first queued job that may start now, or NULL.  Caller holds qmu. */
+static struct job *job_next(struct mgr *m)
+{
+	for (struct job *j = m->qhead; j; j = j->next) {
+		if (j->running)
+			continue;
+		bool blocked = false;
+		for (struct job *e = m->qhead; e != j && !blocked; e = e->next)
+			blocked = job_conflicts(e, j);
+		if (!blocked)
+			return j;
+	}
+	return NULL;
+}
 
 /* Everything a provider needs to know of a node, kept alive for the call. */
 struct spec_store {
@@ -157,7 +202,11 @@ static void do_acquire(struct mgr *m, int64_t id)
 	}
 	st.s.token = token;
 	hosts_refresh(m);
-	if (m->prov->network_up(st.bridge, st.gw, 24, &err)) {
+	/* Nodes of one cluster are made at once: one of them makes the bridge. */
+	pthread_mutex_lock(&m->netmu);
+	rc = m->prov->network_up(st.bridge, st.gw, 24, &err);
+	pthread_mutex_unlock(&m->netmu);
+	if (rc) {
 		char why[1024];
 		snprintf(why, sizeof(why), "cannot set up the cluster network '%s': %s", st.bridge, err ? err : "?");
 		free(err);
@@ -189,7 +238,56 @@ static void do_acquire(struct mgr *m, int64_t id)
 		  m->prov->name, (long long)(util_mono_ms() - t0), (int)h.holder_pid, st.ip);
 }
 
-static void do_destroy(struct mgr *m, int64_t id, bool remove)
+/*
+ * Run the stop scripts of a local node that still runs: `stratus-node stop`
+ * inside it, its output appended to the agent's log.  0: done (or nothing to
+ * run: no agent, node gone); 1: a stop script failed, *why says which (from
+ * the agent's stop.result).  Nodes on pool hosts are left to the ssh
+ * provider, which runs the same scripts when it releases the host.
+ */
+static int run_stop_scripts(struct mgr *m, struct spec_store *st, unsigned flags, char *why, size_t len)
+{
+	char conf[PATH_MAX + 16], logf[PATH_MAX + 16], result[PATH_MAX + 32];
+	snprintf(conf, sizeof(conf), "%s/agent.conf", st->state_dir);
+	snprintf(logf, sizeof(logf), "%s/agent.log", st->state_dir);
+	snprintf(result, sizeof(result), "%s/agent/stop.result", st->state_dir);
+	if (st->s.ssh || !m->prov->exec || st->h.holder_pid <= 0 || access(conf, F_OK) < 0)
+		return 0;
+	if (!m->prov->alive(&st->s, &st->h)) {
+		mgr_event(m, st->cluster, st->name, "stop", "the node no longer runs: no stop script run");
+		return 0;
+	}
+	const char *scope = flags & WORKER_STOP_CLUSTER ? "cluster" : "node";
+	char *argv[] = { "/bin/sh", "-c", "exec \"$0\" stop --config \"$1\" --scope \"$2\" >>\"$3\" 2>&1",
+			 (char *)m->o.agent_path, conf, (char *)scope, logf, NULL };
+	char *err = NULL;
+	unlink(result);
+	mgr_event(m, st->cluster, st->name, "stop", "running the node's stop scripts (scope %s)", scope);
+	int64_t t0 = util_mono_ms();
+	int rc = m->prov->exec(&st->h, argv, &err);
+	int64_t ms = util_mono_ms() - t0;
+	if (rc == 0) {
+		free(err);
+		mgr_event(m, st->cluster, st->name, "stop", "stop scripts done in %lld ms", (long long)ms);
+		return 0;
+	}
+	char *text = NULL;
+	size_t tl = 0;
+	if (rc > 0 && !util_read_file(result, 8192, &text, &tl) && tl > 8 && !strncmp(text, "failed: ", 8)) {
+		text[strcspn(text, "\n")] = '\0';
+		snprintf(why, len, "%s", text + 8);
+	} else if (rc > 0) {
+		snprintf(why, len, "'stratus-node stop' exited %d (see '%.3000s')", rc, logf);
+	} else {
+		snprintf(why, len, "cannot run 'stratus-node stop' in the node: %s", err ? err : strerror(-rc));
+	}
+	free(text);
+	free(err);
+	mgr_event(m, st->cluster, st->name, "stop", "stop scripts failed after %lld ms: %s", (long long)ms, why);
+	return 1;
+}
+
+static void do_destroy(struct mgr *m, int64_t id, bool remove, unsigned flags)
 {
 	struct spec_store st;
 	char *err = NULL;
@@ -197,6 +295,25 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 		return;
 	if (strcmp(st.state, "Terminating") && strcmp(st.state, "Off"))
 		return; /* re-acquired (retry) since */
+	char stop_why[4096];
+	if (m->prov && !strcmp(st.state, "Terminating") &&
+	    run_stop_scripts(m, &st, flags, stop_why, sizeof(stop_why))) {
+		if (flags & WORKER_STOP_FORCE) {
+			mgr_event(m, st.cluster, st.name, "stop", "destroying the node anyway (--force): what its "
+				  "stop scripts would have kept (data on it) is lost");
+		} else {
+			char reason[4600];
+			snprintf(reason, sizeof(reason), "%s; the node was not destroyed and still runs (its data "
+				 "is safe); see the script's log in 'stratus show_nodes %s -l', fix the cause and "
+				 "terminate it again, or terminate it with --force to destroy it anyway",
+				 stop_why, st.cluster);
+			struct op_err e = { 0 };
+			if (node_set_state(m, id, NS_FAILED, ACTOR_STOP, reason, &e))
+				log_warn("cannot mark node '%s' Failed: %s", st.name, e.msg ? e.msg : "?");
+			free(e.msg);
+			return;
+		}
+	}
 	int rc = 0;
 	if (m->prov) {
 		int64_t t0 = util_mono_ms();
@@ -216,6 +333,14 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove)
 	}
 	struct node_handle none = { 0 };
 	save_handle(m, id, &none);
+	/* A terminated node is gone as a cloud VM is: the agent's markers, specs and
+	 * cache go with it, so the node made again later runs all its cluster-init
+	 * (its daemons are not there any more).  Its host keys stay. */
+	char agent_dir[PATH_MAX + 16];
+	snprintf(agent_dir, sizeof(agent_dir), "%s/agent", st.state_dir);
+	char *wipe[] = { "rm", "-rf", agent_dir, NULL };
+	if (!remove)
+		run_argv(wipe, NULL, NULL, NULL);
 	if (!strcmp(st.state, "Terminating")) {
 		struct op_err e = { 0 };
 		node_set_state(m, id, NS_OFF, ACTOR_MANAGER, NULL, &e);
@@ -244,7 +369,10 @@ static void do_cluster_down(struct mgr *m, int64_t cid)
 	db_get_int(m->db, &live, "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND state <> 'Off'", "i", cid);
 	if (live == 0 && state && !strcmp(state, "Terminating")) {
 		mgr_bridge_name(m, (int)k, br, sizeof(br));
-		if (m->prov && m->prov->network_down(br, &err))
+		pthread_mutex_lock(&m->netmu);
+		int rc = m->prov ? m->prov->network_down(br, &err) : 0;
+		pthread_mutex_unlock(&m->netmu);
+		if (rc)
 			log_warn("cluster '%s': cannot remove bridge '%s': %s", name, br, err ? err : "?");
 		free(err);
 		db_exec(m->db, "UPDATE clusters SET state = 'Off' WHERE id = ?", "i", cid);
@@ -263,22 +391,29 @@ static void *worker_main(void *arg)
 	log_set_context("worker");
 	pthread_mutex_lock(&m->qmu);
 	for (;;) {
-		while (!m->qhead && !m->stopping)
+		struct job *j;
+		while (!(j = job_next(m)) && !(m->stopping && !m->qhead))
 			pthread_cond_wait(&m->qcv, &m->qmu);
-		if (!m->qhead && m->stopping)
+		if (!j)
 			break;
-		struct job *j = m->qhead;
+		j->running = true;
 		pthread_mutex_unlock(&m->qmu);
 		switch (j->kind) {
 		case JOB_ACQUIRE: do_acquire(m, j->id); break;
-		case JOB_DESTROY: do_destroy(m, j->id, j->remove); break;
+		case JOB_DESTROY: do_destroy(m, j->id, j->remove, j->flags); break;
 		case JOB_CLUSTER_DOWN: do_cluster_down(m, j->id); break;
 		}
 		pthread_mutex_lock(&m->qmu);
-		/* Dequeue only after the work, so that worker_drain() waits for it. */
-		m->qhead = j->next;
-		if (!m->qhead)
-			m->qtail = NULL;
+		/* Dequeue only after the work, so that worker_drain() waits for it
+		 * and later jobs of the same node wait for it too. */
+		struct job **pp = &m->qhead, *prev = NULL;
+		while (*pp != j) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		*pp = j->next;
+		if (m->qtail == j)
+			m->qtail = prev;
 		free(j);
 		pthread_cond_broadcast(&m->qcv);
 	}
@@ -288,8 +423,24 @@ static void *worker_main(void *arg)
 
 int worker_start(struct mgr *m)
 {
-	int rc = pthread_create(&m->worker, NULL, worker_main, m);
-	return -rc;
+	int n = m->o.workers > 0 ? (int)m->o.workers : 1;
+	pthread_mutex_init(&m->netmu, NULL);
+	m->workers = calloc((size_t)n, sizeof(*m->workers));
+	if (!m->workers)
+		return -ENOMEM;
+	for (m->nworkers = 0; m->nworkers < n; m->nworkers++) {
+		int rc = pthread_create(&m->workers[m->nworkers], NULL, worker_main, m);
+		if (rc) {
+			if (m->nworkers > 0)
+				break; /* fewer threads still do the work */
+			free(m->workers);
+			m->workers = NULL;
+			return -rc;
+		}
+	}
+	if (m->nworkers < n)
+		log_warn("started only %d of %d worker threads", m->nworkers, n);
+	return 0;
 }
 
 void worker_drain(struct mgr *m)
@@ -306,7 +457,11 @@ void worker_stop(struct mgr *m)
 	m->stopping = true;
 	pthread_cond_broadcast(&m->qcv);
 	pthread_mutex_unlock(&m->qmu);
-	pthread_join(m->worker, NULL);
+	for (int i = 0; i < m->nworkers; i++)
+		pthread_join(m->workers[i], NULL);
+	free(m->workers);
+	m->workers = NULL;
+	m->nworkers = 0;
 }
 
 /*

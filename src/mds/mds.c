@@ -421,7 +421,7 @@ static void commit_pending(void)
 
 static bool mds_op(uint16_t op)
 {
-	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_OSTLIST) ||
+	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_OSTSTATE) ||
 	       op == SFS_OSTOMD_REGISTER || op == SFS_OSTOMD_HEARTBEAT;
 }
 

@@ -57,6 +57,7 @@ struct mds_ost {
 	uint32_t port;
 	uint64_t total, free;
 	int64_t last_seen_ms;
+	bool inactive;             /* takes no new objects (being drained) */
 };
 
 struct open_ent {

@@ -235,6 +235,8 @@ static int load_or_format(struct mds *m)
 			o->port = pr_u32(&r);
 			o->total = pr_u64(&r);
 			o->free = pr_u64(&r);
+			/* A flag byte added later: records without it are active. */
+			o->inactive = r.pos < val.mv_size && pr_u8(&r);
 			if (r.err)
 				continue;
 			o->registered = true;

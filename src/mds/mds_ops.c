@@ -421,7 +421,7 @@ static int alloc_layout(struct mtx *x, const struct sfs_sreq *want, const struct
 	int64_t now = util_mono_ms();
 	pthread_mutex_lock(&m->lock);
 	for (uint32_t i = 0; i < m->nost; i++)
-		if (ost_up(m, i, now) && i != avoid) {
+		if (ost_up(m, i, now) && i != avoid && !m->osts[i].inactive) {
 			up[nup] = i;
 			freeb[nup++] = m->osts[i].free;
 		}
@@ -1332,7 +1332,8 @@ static int op_ostlist(struct mtx *x, struct mreq *r)
 		if (!m->osts[i].registered)
 			continue;
 		struct sfs_ostinfo o = { .ost = i, .port = m->osts[i].port, .total = m->osts[i].total,
-					 .free = m->osts[i].free, .up = ost_up(m, i, now) };
+					 .free = m->osts[i].free,
+					 .up = ost_up(m, i, now) ? (m->osts[i].inactive ? 2 : 1) : 0 };
 		snprintf(o.uuid, sizeof(o.uuid), "%s", m->osts[i].uuid);
 		snprintf(o.addr, sizeof(o.addr), "%s", m->osts[i].addr);
 		if (sfs_ostinfo_encode(&o, r->rbulk, r->rbulk_cap, &pos))
@@ -1356,6 +1357,7 @@ static int ost_save(struct mtx *x, uint32_t idx, const struct mds_ost *o)
 	pw_u32(&w, o->port);
 	pw_u64(&w, o->total);
 	pw_u64(&w, o->free);
+	pw_u8(&w, o->inactive);
 	if (w.err)
 		return -EINVAL;
 	MDB_val key = { 4, k }, val = { w.len, v };
@@ -1455,6 +1457,99 @@ static int op_heartbeat(struct mtx *x, struct mreq *r)
 	return 0;
 }
 
+/* Does any file (or open orphan) still have an object on OST idx? */
+static int ost_in_use(struct mtx *x, uint32_t idx, uint64_t *ino_out)
+{
+	MDB_cursor *c;
+	MDB_val key, val;
+	struct mds_inode *i = malloc(sizeof(*i));
+	if (!i)
+		return -ENOMEM;
+	if (mdb_cursor_open(x->t, x->m->db_inode, &c)) {
+		free(i);
+		return -EIO;
+	}
+	int rc = 0, crc;
+	for (crc = mdb_cursor_get(c, &key, &val, MDB_FIRST); crc == 0 && rc == 0;
+	     crc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 8 || inode_get(x, get_u64(key.mv_data), i))
+			continue;
+		if ((i->a.mode & S_IFMT) != S_IFREG)
+			continue;
+		for (uint32_t s = 0; s < i->layout.count && s < SFS_MAX_STRIPES; s++)
+			if (i->layout.stripes[s].ost == idx) {
+				*ino_out = i->a.ino;
+				rc = 1;
+				break;
+			}
+	}
+	mdb_cursor_close(c);
+	free(i);
+	return rc;
+}
+
+static int op_oststate(struct mtx *x, struct mreq *r)
+{
+	struct sfs_oststate_req *q = &r->in->oststate_req;
+	struct mds *m = x->m;
+	if (r->peer->role != SFS_ROLE_ADMIN || r->peer->uid != 0)
+		return -EPERM;
+	if (q->state > SFS_OST_SET_REMOVE)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	bool known = q->ost < m->nost && m->osts[q->ost].registered;
+	struct mds_ost copy = known ? m->osts[q->ost] : (struct mds_ost){ 0 };
+	pthread_mutex_unlock(&m->lock);
+	if (!known)
+		return -ENOENT;
+	int rc;
+	if (q->state == SFS_OST_SET_REMOVE) {
+		uint64_t ino = 0;
+		if ((rc = ost_in_use(x, q->ost, &ino)) < 0)
+			return rc;
+		if (rc) {
+			log_warn("OST %u (%s) not removed: file inode %" PRIu64 " still has an object on it; "
+				 "drain it with 'sfs migrate --ost %u'", q->ost, copy.uuid, ino, q->ost);
+			return -EBUSY;
+		}
+		uint8_t k[4] = { (uint8_t)(q->ost >> 24), (uint8_t)(q->ost >> 16), (uint8_t)(q->ost >> 8),
+				 (uint8_t)q->ost };
+		MDB_val key = { 4, k };
+		rc = mdb_del(x->t, m->db_ost, &key, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return -EIO;
+		/* Its pending destroys go with it: the objects go with its disk. */
+		MDB_cursor *c;
+		uint8_t dk[12] = { k[0], k[1], k[2], k[3] };
+		key_u64(dk + 4, 0);
+		MDB_val dkey = { 12, dk }, val;
+		if (mdb_cursor_open(x->t, m->db_destroy, &c))
+			return -EIO;
+		int crc = mdb_cursor_get(c, &dkey, &val, MDB_SET_RANGE);
+		while (crc == 0 && dkey.mv_size == 12 && !memcmp(dkey.mv_data, k, 4)) {
+			if (mdb_cursor_del(c, 0))
+				break;
+			crc = mdb_cursor_get(c, &dkey, &val, MDB_GET_CURRENT);
+		}
+		mdb_cursor_close(c);
+		x->dirty = true;
+		pthread_mutex_lock(&m->lock);
+		memset(&m->osts[q->ost], 0, sizeof(m->osts[q->ost]));
+		pthread_mutex_unlock(&m->lock);
+		log_info("OST %u (%s) at %s:%u removed", q->ost, copy.uuid, copy.addr, copy.port);
+		return 0;
+	}
+	copy.inactive = q->state == SFS_OST_SET_INACTIVE;
+	if ((rc = ost_save(x, q->ost, &copy)))
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	m->osts[q->ost].inactive = copy.inactive;
+	pthread_mutex_unlock(&m->lock);
+	log_info("OST %u (%s) %s", q->ost, copy.uuid, copy.inactive ? "inactive: no new objects go there"
+								     : "active again");
+	return 0;
+}
+
 int mds_handle(struct mtx *x, struct mreq *r)
 {
 	/* Requests that act for a user carry a credential: fix it first. */
@@ -1515,6 +1610,7 @@ int mds_handle(struct mtx *x, struct mreq *r)
 	case SFS_CLTOMD_ALLOCLAYOUT: return op_alloclayout(x, r);
 	case SFS_CLTOMD_SWAPLAYOUT: return op_swaplayout(x, r);
 	case SFS_CLTOMD_OSTLIST: return op_ostlist(x, r);
+	case SFS_CLTOMD_OSTSTATE: return op_oststate(x, r);
 	case SFS_OSTOMD_REGISTER: return op_register(x, r);
 	case SFS_OSTOMD_HEARTBEAT: return op_heartbeat(x, r);
 	default: return -ENOSYS;

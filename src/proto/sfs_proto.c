@@ -267,6 +267,10 @@ static const struct field f_register_req[] = {
 	FX(struct sfs_register_req, F_U64, free), FEND
 };
 static const struct field f_register_rep[] = { FX(struct sfs_register_rep, F_U32, ost), FEND };
+static const struct field f_oststate_req[] = {
+	FX(struct sfs_oststate_req, F_U32, ost), FX(struct sfs_oststate_req, F_U32, state), FEND
+};
+
 static const struct field f_heartbeat_req[] = {
 	FX(struct sfs_heartbeat_req, F_U32, ost), FX(struct sfs_heartbeat_req, F_U64, total),
 	FX(struct sfs_heartbeat_req, F_U64, free), FX(struct sfs_heartbeat_req, F_U64, ack), FEND
@@ -330,6 +334,7 @@ static const struct opdesc ops[] = {
 	OP(SFS_CLTOMD_ALLOCLAYOUT, struct sfs_alloclayout_req, f_alloclayout_req, struct sfs_layout_rep, f_layout_rep, 0, 0, true),
 	OP(SFS_CLTOMD_SWAPLAYOUT, struct sfs_swaplayout_req, f_swaplayout_req, struct sfs_empty, f_empty, 0, 0, true),
 	OP(SFS_CLTOMD_OSTLIST, struct sfs_empty, f_empty, struct sfs_count_rep, f_count_rep, 0, 64 * 1024, false),
+	OP(SFS_CLTOMD_OSTSTATE, struct sfs_oststate_req, f_oststate_req, struct sfs_empty, f_empty, 0, 0, true),
 	OP(SFS_OSTOMD_REGISTER, struct sfs_register_req, f_register_req, struct sfs_register_rep, f_register_rep, 0, 0, true),
 	OP(SFS_OSTOMD_HEARTBEAT, struct sfs_heartbeat_req, f_heartbeat_req, struct sfs_count_rep, f_count_rep, 0, 64 * 1024, true),
 	OP(SFS_CLTOOS_WRITE, struct sfs_obj_write_req, f_obj_write_req, struct sfs_obj_write_rep, f_obj_write_rep, SFS_MAX_IO, 0, false),
@@ -541,7 +546,7 @@ int sfs_ostinfo_decode(struct sfs_ostinfo *o, const uint8_t *in, size_t len, siz
 	o->total = pr_u64(&r);
 	o->free = pr_u64(&r);
 	o->up = pr_u8(&r);
-	if (!r.err && (o->port > 65535 || o->ost == SFS_NO_OST || o->up > 1))
+	if (!r.err && (o->port > 65535 || o->ost == SFS_NO_OST || o->up > 2))
 		r.err = -EPROTO;
 	if (r.err)
 		return -EPROTO;

@@ -137,6 +137,11 @@ enum sfs_op {
 	SFS_CLTOMD_SWAPLAYOUT = 33,
 	/* req: (empty)   rep: count:32, bulk: count OST entries (sfs_ostinfo_encode) */
 	SFS_CLTOMD_OSTLIST = 34,
+	/* req: ost:32 state:32 (SFS_OST_SET_*)   rep: (empty)   admin role, uid 0.
+	 * INACTIVE: new objects go elsewhere (before a drain); ACTIVE: undoes it;
+	 * REMOVE: forget the OST (its pending destroys too), refused with BUSY
+	 * while any file has an object on it (drain it with sfs migrate first). */
+	SFS_CLTOMD_OSTSTATE = 35,
 
 	/* ---- OSS -> MDS ---- */
 	/* req: uuid:STR(<=63) addr:STR port:32 total:64 free:64   rep: ost:32
@@ -200,6 +205,9 @@ int32_t sfs_status_from_errno(int err);       /* err positive or negative */
 #define SFS_XATTR_CREATE  0x01
 #define SFS_XATTR_REPLACE 0x02
 #define SFS_NO_OST 0xffffffffu
+#define SFS_OST_SET_ACTIVE   0
+#define SFS_OST_SET_INACTIVE 1
+#define SFS_OST_SET_REMOVE   2
 
 /* ---- composite field types ---- */
 
@@ -305,6 +313,7 @@ struct sfs_empty { uint8_t unused; };
 struct sfs_register_req { char uuid[SFS_FSNAME_MAX + 1]; char addr[SFS_ADDR_MAX + 1]; uint32_t port; uint64_t total, free; };
 struct sfs_register_rep { uint32_t ost; };
 struct sfs_heartbeat_req { uint32_t ost; uint64_t total, free, ack; };
+struct sfs_oststate_req { uint32_t ost, state; };
 
 struct sfs_obj_write_req { uint32_t ost; uint64_t objid, offset; uint8_t sync; };
 struct sfs_obj_write_rep { uint32_t written; };
@@ -337,6 +346,7 @@ union sfs_msg {
 	struct sfs_obj_punch_req obj_punch_req; struct sfs_obj_req obj_req;
 	struct sfs_obj_stat_rep obj_stat_rep; struct sfs_ost_req ost_req;
 	struct sfs_ost_statfs_rep ost_statfs_rep; struct sfs_empty empty;
+	struct sfs_oststate_req oststate_req;
 };
 
 /* What the protocol knows about one op. */
@@ -377,7 +387,8 @@ int sfs_dirent_encode(const struct sfs_dirent *d, bool plus, uint8_t *out, size_
 /* Decode the entry at in+*pos; -EPROTO if malformed. */
 int sfs_dirent_decode(struct sfs_dirent *d, bool plus, const uint8_t *in, size_t len, size_t *pos);
 
-/* ostinfo: ost:32 uuid:STR addr:STR port:32 total:64 free:64 up:8 */
+/* ostinfo: ost:32 uuid:STR addr:STR port:32 total:64 free:64 up:8
+ * up: 0 down, 1 up, 2 up but inactive (takes no new objects: SFS_CLTOMD_OSTSTATE) */
 struct sfs_ostinfo {
 	uint32_t ost;
 	char uuid[SFS_FSNAME_MAX + 1];

@@ -575,7 +575,9 @@ static int start_sshd(const struct node_spec *spec, const struct node_handle *h,
 		   "ListenAddress %s:22\n"
 		   "HostKey %s\n"
 		   "PidFile %s\n"
-		   "AuthorizedKeysFile %s\n"
+		   /* The manager's key, and the node's own ~/.ssh/authorized_keys, where
+		    * cluster-init puts the cluster's key (ssh between nodes, mpiexec). */
+		   "AuthorizedKeysFile %s .ssh/authorized_keys\n"
 		   "PermitRootLogin prohibit-password\n"
 		   "PubkeyAuthentication yes\n"
 		   "PasswordAuthentication no\n"

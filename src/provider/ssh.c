@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -377,6 +378,46 @@ static const char script_lib[] =
 	/* In place, not renamed: /etc/hosts may be a bind mount. */
 	"  cmp -s \"$hb_tmp\" /etc/hosts || cat \"$hb_tmp\" >/etc/hosts || { rm -f \"$hb_tmp\"; return 1; }\n"
 	"  rm -f \"$hb_tmp\"\n"
+	"  if [ -n \"$1\" ] && [ -f \"$D/ssh/id_ed25519\" ]; then root_ssh \"$1\"; else root_ssh ''; fi\n"
+	"}\n"
+	/* The cluster's ssh key for root: a block of ours in root's authorized_keys
+	 * (the cluster's public key) and at the top of root's ssh config (the
+	 * cluster's names use the private key in $D/ssh), so that root on one node
+	 * reaches the others (mpirun) and 'stratus ssh' reaches the node.  Blocks
+	 * between our markers are ours; files and folders we made are listed in
+	 * $D/ssh/made and go at release when nothing else is in them. */
+	"strip_block() {\n"
+	"  [ -f \"$1\" ] || return 0\n"
+	"  sb_tmp=$(mktemp) || return 1\n"
+	"  awk 'index($0,\"# BEGIN stratus-node\")==1{s=1;next} index($0,\"# END stratus-node\")==1{s=0;next} !s' \"$1\" >\"$sb_tmp\" ||\n"
+	"    { rm -f \"$sb_tmp\"; return 1; }\n"
+	"  cmp -s \"$sb_tmp\" \"$1\" || cat \"$sb_tmp\" >\"$1\" || { rm -f \"$sb_tmp\"; return 1; }\n"
+	"  rm -f \"$sb_tmp\"\n"
+	"}\n"
+	"root_ssh() {\n"
+	"  rs=\"$(getent passwd root | cut -d: -f6)\"; rs=\"${rs:-/root}/.ssh\"\n"
+	"  strip_block \"$rs/authorized_keys\" && strip_block \"$rs/config\" || return 1\n"
+	"  if [ -z \"$1\" ]; then\n"
+	"    [ -f \"$D/ssh/made\" ] || return 0\n"
+	"    for f in $(tac \"$D/ssh/made\"); do\n"
+	"      if [ -d \"$f\" ]; then rmdir \"$f\" 2>/dev/null; elif [ ! -s \"$f\" ]; then rm -f \"$f\"; fi\n"
+	"    done\n"
+	"    rm -f \"$D/ssh/made\"\n"
+	"    return 0\n"
+	"  fi\n"
+	"  ( umask 077\n"
+	"    for f in \"$rs\" \"$rs/authorized_keys\" \"$rs/config\"; do\n"
+	"      [ -e \"$f\" ] && continue\n"
+	"      if [ \"$f\" = \"$rs\" ]; then mkdir -p \"$f\"; else : >\"$f\"; fi && echo \"$f\" >>\"$D/ssh/made\" || exit 1\n"
+	"    done\n"
+	"    { echo '# BEGIN stratus-node'; cat \"$D/ssh/authorized_keys\"; echo '# END stratus-node'; } >>\"$rs/authorized_keys\" || exit 1\n"
+	"    names=$(awk '{for(i=2;i<=NF;i++) if($i!=\"stratus-manager\") printf \" %s %s\", $i, $1}' \"$1\")\n"
+	"    [ -n \"$names\" ] || exit 0\n"
+	"    rc_tmp=$(mktemp) || exit 1\n"
+	"    { echo '# BEGIN stratus-node'; echo \"Host$names\"; echo \"  IdentityFile $D/ssh/id_ed25519\"\n"
+	"      echo '  StrictHostKeyChecking no'; echo '  UserKnownHostsFile /dev/null'; echo '  LogLevel ERROR'\n"
+	"      echo '# END stratus-node'; cat \"$rs/config\"; } >\"$rc_tmp\" && cat \"$rc_tmp\" >\"$rs/config\"\n"
+	"    st=$?; rm -f \"$rc_tmp\"; exit $st )\n"
 	"}\n"
 	"new_mounts() {\n"
 	"  awk '{print $5}' /proc/self/mountinfo | grep -vxF -f \"$D/mounts.before\" | grep -v '\\\\' | tac\n"
@@ -702,6 +743,65 @@ static bool has_newline(const char *s)
 	return s && strpbrk(s, "\r\n");
 }
 
+/* A file of the manager's into the tar as NAME; a missing file adds nothing. */
+static int tar_file(int fd, const char *name, const char *path, mode_t mode)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = util_read_file(path, MAX_AGENT, &data, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = tar_add(fd, name, mode, data, len, false);
+	if (mode == 0600)
+		explicit_bzero(data, len);
+	free(data);
+	return rc;
+}
+
+/*
+ * The cluster's ssh key (ssh/id_ed25519, ssh/authorized_keys): acquire
+ * installs it for root (root_ssh in script_lib) and release removes it.
+ */
+static int tar_cluster_key(int fd, const struct node_spec *spec)
+{
+	if (!spec->ssh_key || !spec->authorized_keys || access(spec->ssh_key, R_OK) ||
+	    access(spec->authorized_keys, R_OK))
+		return 0;
+	int rc = tar_add(fd, "ssh/", 0700, NULL, 0, true);
+	if (!rc)
+		rc = tar_file(fd, "ssh/id_ed25519", spec->ssh_key, 0600);
+	if (!rc)
+		rc = tar_file(fd, "ssh/authorized_keys", spec->authorized_keys, 0644);
+	return rc;
+}
+
+/*
+ * The programs beside the agent that cluster-init finds there (the stratusfs
+ * project's servers and client, the benchmarks the slurm project puts in
+ * /shared/bin): a host gets the manager's own build, as it gets the agent.
+ */
+static int tar_programs(int fd, const char *agent_path)
+{
+	static const char *const progs[] = { "sfs-mds", "sfs-oss", "sfs-mount", "sfs", "stratus-ior",
+					     "stratus-mdtest" };
+	char dir[PATH_MAX], path[PATH_MAX + 32], name[64];
+	snprintf(dir, sizeof(dir), "%s", agent_path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, progs[i]);
+		snprintf(name, sizeof(name), "bin/%s", progs[i]);
+		int rc = access(path, X_OK) ? 0 : tar_file(fd, name, path, 0755);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Make the memfd holding the tar that acquire unpacks into the install dir. */
 static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, int *fdout, char **err)
 {
@@ -751,6 +851,7 @@ static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, i
 	    (rc = tar_add(fd, "agent.conf", 0600, conf.data, conf.len, false)) ||
 	    (rc = tar_add(fd, "ca.pem", 0644, ca, ca_len, false)) ||
 	    (rc = tar_add(fd, "hosts.block", 0644, block, strlen(block), false)) ||
+	    (rc = tar_cluster_key(fd, spec)) || (rc = tar_programs(fd, spec->agent_path)) ||
 	    (rc = tar_end(fd))) {
 		set_err(err, "cannot stage the agent's files for node '%s': %s", spec->name, strerror(-rc));
 		goto out;

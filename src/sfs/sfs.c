@@ -6,6 +6,7 @@
  *   sfs df [-h] [PATH]                             space per OST and in all
  *   sfs osts [PATH]                                the OSTs and their state
  *   sfs migrate [--ost IDX] [-c N] PATH...         move files' objects (off an OST)
+ *   sfs ost deactivate|activate|remove IDX PATH    no new objects on an OST / again / forget it
  *   sfs local up DIR --oss N [--mount MNT] ...     a throwaway file system on this host
  *   sfs local add-oss DIR [--oss-bandwidth RATE]   one more OSS for it
  *   sfs local down DIR                             stop all of it
@@ -45,6 +46,8 @@ static void usage(void)
 	       "  df [-h] [PATH]                             space of each OST and of the file system\n"
 	       "  osts [PATH]                                list the OSTs\n"
 	       "  migrate [--ost IDX] [-c N] [-S SIZE] PATH... move files' objects (off OST IDX); directories recursively\n"
+	       "  ost deactivate|activate|remove IDX PATH    stop placing new objects on an OST, undo it, or remove\n"
+	       "                                             a drained OST from the file system\n"
 	       "  local up DIR --oss N [--mount MNT] ...     start a throwaway file system on this host\n"
 	       "  local add-oss DIR                          start one more OSS for it\n"
 	       "  local down DIR                             stop what 'local up' started\n\n"
@@ -176,7 +179,7 @@ static int cmd_getstripe(int argc, char **argv)
 
 struct ostline {
 	unsigned idx, port;
-	char uuid[65], addr[300], state[8];
+	char uuid[65], addr[300], state[16];
 	uint64_t total, free;
 };
 
@@ -202,7 +205,7 @@ static int read_osts(const char *path, struct ostline **out, int *n)
 			v = nv;
 		}
 		char hp[300];
-		if (sscanf(l, "%u %64s %299s %" SCNu64 " %" SCNu64 " %7s", &v[k].idx, v[k].uuid, hp, &v[k].total,
+		if (sscanf(l, "%u %64s %299s %" SCNu64 " %" SCNu64 " %15s", &v[k].idx, v[k].uuid, hp, &v[k].total,
 			   &v[k].free, v[k].state) == 6) {
 			snprintf(v[k].addr, sizeof(v[k].addr), "%s", hp);
 			k++;
@@ -271,7 +274,7 @@ static int cmd_df(int argc, char **argv, bool osts_only)
 			snprintf(name, sizeof(name), "OST%04x", v[i].idx);
 			printf("%-20s %14s %14s %14s %4d%% %s[OST:%u]%s\n", name, a, b, c,
 			       v[i].total ? (int)(used * 100 / v[i].total) : 0, path, v[i].idx,
-			       strcmp(v[i].state, "up") ? " (down)" : "");
+			       strcmp(v[i].state, "up") ? (strcmp(v[i].state, "inactive") ? " (down)" : " (inactive)") : "");
 			tt += v[i].total;
 			tf += v[i].free;
 		}
@@ -415,36 +418,98 @@ static void migrate_path(const char *path)
 	closedir(d);
 }
 
+/* An admin connection to the file system that PATH is on (NULL: said why). */
+static struct sfs_fs *open_admin(const char *path, const char *munge_socket, int64_t timeout_ms)
+{
+	char spec[600];
+	if (get_text(path, "user.sfs.mds", spec, sizeof(spec))) {
+		error("'%s' is not on a StratusFS mount", path);
+		return NULL;
+	}
+	spec[strcspn(spec, "\n")] = 0;
+	char *cs = strstr(spec, ":/");
+	if (!cs) {
+		error("cannot parse the server of '%s' ('%s')", path, spec);
+		return NULL;
+	}
+	*cs = 0;
+	char *host;
+	int port;
+	if (net_split_hostport(spec, &host, &port, SFS_DEFAULT_PORT)) {
+		error("cannot parse the server '%s'", spec);
+		return NULL;
+	}
+	char errbuf[512];
+	const char *ms = munge_socket ? munge_socket : getenv("SFS_MUNGE_SOCKET");
+	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = ms, .timeout_ms = timeout_ms,
+				  .conns_per_ost = 2, .role = SFS_ROLE_ADMIN };
+	struct sfs_fs *fs = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
+	free(host);
+	if (!fs)
+		error("cannot reach the MDS: %s", errbuf);
+	return fs;
+}
+
 static int cmd_migrate(int argc, char **argv)
 {
 	int i = cfg_parse_args(&migrate_prog, &mig, argc, argv);
 	if (i >= argc)
 		return error("expected PATH; see sfs migrate --help");
-	char spec[600];
-	if (get_text(argv[i], "user.sfs.mds", spec, sizeof(spec)))
-		return error("'%s' is not on a StratusFS mount", argv[i]);
-	spec[strcspn(spec, "\n")] = 0;
-	char *cs = strstr(spec, ":/");
-	if (!cs)
-		return error("cannot parse the server of '%s' ('%s')", argv[i], spec);
-	*cs = 0;
-	char *host;
-	int port;
-	if (net_split_hostport(spec, &host, &port, SFS_DEFAULT_PORT))
-		return error("cannot parse the server '%s'", spec);
-	char errbuf[512];
-	const char *ms = mig.munge_socket ? mig.munge_socket : getenv("SFS_MUNGE_SOCKET");
-	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = ms, .timeout_ms = mig.timeout_ms,
-				  .conns_per_ost = 2, .role = SFS_ROLE_ADMIN };
-	mig_fs = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
-	free(host);
+	mig_fs = open_admin(argv[i], mig.munge_socket, mig.timeout_ms);
 	if (!mig_fs)
-		return error("cannot reach the MDS: %s", errbuf);
+		return -EIO;
 	for (; i < argc; i++)
 		migrate_path(argv[i]);
 	sfs_fs_close(mig_fs);
 	printf("migrated %d file(s), %d failed\n", mig_moved, mig_failed);
 	return mig_failed ? 1 : 0;
+}
+
+/* ---- ost: an OST's state in the file system ---- */
+
+static int cmd_ost(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "--help")) {
+		printf("usage: sfs ost deactivate|activate|remove IDX PATH\n"
+		       "deactivate: no new objects go to OST IDX (before draining it with 'sfs migrate --ost IDX');\n"
+		       "activate: undo that; remove: forget a drained OST (refused while a file has an object on it).\n"
+		       "PATH is anywhere on the mounted file system; run as root.  SFS_MUNGE_SOCKET picks the munged.\n");
+		return 0;
+	}
+	if (argc != 4)
+		return error("usage: sfs ost deactivate|activate|remove IDX PATH");
+	struct sfs_oststate_req q = { 0 };
+	if (!strcmp(argv[1], "deactivate"))
+		q.state = SFS_OST_SET_INACTIVE;
+	else if (!strcmp(argv[1], "activate"))
+		q.state = SFS_OST_SET_ACTIVE;
+	else if (!strcmp(argv[1], "remove"))
+		q.state = SFS_OST_SET_REMOVE;
+	else
+		return error("unknown action '%s'; give deactivate, activate or remove", argv[1]);
+	char *end;
+	errno = 0;
+	long idx = strtol(argv[2], &end, 10);
+	if (errno || end == argv[2] || *end || idx < 0 || idx >= (long)SFS_NO_OST)
+		return error("'%s' is not an OST index (see 'sfs osts')", argv[2]);
+	q.ost = (uint32_t)idx;
+	struct sfs_fs *fs = open_admin(argv[3], NULL, 30000);
+	if (!fs)
+		return -EIO;
+	int rc = sfs_rpc(sfs_fs_mds(fs), SFS_CLTOMD_OSTSTATE, &q, NULL);
+	sfs_fs_close(fs);
+	if (rc == -EBUSY)
+		return error("cannot remove OST %ld: a file still has an object on it; drain it first with "
+			     "'sfs migrate --ost %ld %s'", idx, idx, argv[3]);
+	if (rc == -ENOENT)
+		return error("the file system has no OST %ld (see 'sfs osts %s')", idx, argv[3]);
+	if (rc == -EPERM)
+		return error("the MDS refused to change OST %ld: run as root", idx);
+	if (rc)
+		return error("cannot %s OST %ld: %s", argv[1], idx, strerror(-rc));
+	printf("OST %ld %s\n", idx, q.state == SFS_OST_SET_REMOVE ? "removed" :
+	       q.state == SFS_OST_SET_INACTIVE ? "inactive: no new objects go there" : "active");
+	return 0;
 }
 
 /* ---- sfs local ---- */
@@ -890,6 +955,8 @@ int main(int argc, char **argv)
 		return cmd_df(argc - 1, argv + 1, true) ? 1 : 0;
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(argc - 1, argv + 1) ? 1 : 0;
+	if (!strcmp(cmd, "ost"))
+		return cmd_ost(argc - 1, argv + 1) ? 1 : 0;
 	if (!strcmp(cmd, "local") && argc >= 3) {
 		if (!strcmp(argv[2], "up")) {
 			/* Accept `sfs local up DIR --oss 3`: move DIR after the options. */

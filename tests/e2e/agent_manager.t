@@ -36,7 +36,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	net="10.$x.$(( (y + try) % 256 ))"
 	ip -4 route show | grep -q "^$net\." || break
 done
-t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" \
+t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --retry-max 0 \
 	--log-level debug
 STRATUSD=$T_PID
 plan 23
@@ -141,7 +141,7 @@ is "$(wc -l <"$S/nodes/$head/tmp/hello.count")" 1 "and runs no script that alrea
 t_stop "$STRATUSD" KILL
 is "$(STRATUS_NODE_CONFIG="$S/nodes/$head/agent/node.json" "$BIN/stratus-node" config test.role)" head \
 	"while the manager is away, stratus-node config answers from the cache"
-t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24"
+t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24" --retry-max 0
 STRATUSD=$T_PID
 ok "stratusd comes back on its port" t_wait 20 "stratusd port file" test -s "$T/port2"
 hb1=$(( $(date +%s%N) / 1000000 ))

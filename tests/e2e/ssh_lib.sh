@@ -3,8 +3,8 @@
 #
 # A machine is what an operator would hand Stratus: its own network stack (a
 # network namespace on a bridge of the test's own), hostname, process table
-# (PID namespace), /etc/hosts, /tmp and /opt (bind mounts of the test's
-# directories), and an sshd with its own host key that lets in the pool's key
+# (PID namespace), /etc/hosts, /tmp, /opt and /root (bind mounts of the
+# test's directories), and an sshd with its own host key that lets in the pool's key
 # only.  The manager reaches it through ssh alone.  Everything is named after
 # the test's PID and stops with the test.
 
@@ -31,7 +31,7 @@ declare -A M_PID
 ssh_machine_up() {
 	local i=$1 ns="ssm$$-$1" veth="ssv$$x$1" M="$T/m$1"
 	local ip="$SSH_NET.$((10 + i))"
-	mkdir -p "$M/tmp" "$M/opt" && chmod 1777 "$M/tmp" || return 1
+	mkdir -p "$M/tmp" "$M/opt" "$M/root" && chmod 1777 "$M/tmp" && chmod 0700 "$M/root" || return 1
 	cp /etc/hosts "$M/hosts" && cp "$M/hosts" "$M/hosts.orig" || return 1
 	[ -f "$M/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "machine$i" -f "$M/hostkey" || return 1
 	cp "$T/poolkey.pub" "$M/authorized_keys" || return 1
@@ -39,7 +39,7 @@ ssh_machine_up() {
 ListenAddress $ip:22
 HostKey $M/hostkey
 PidFile $M/sshd.pid
-AuthorizedKeysFile $M/authorized_keys
+AuthorizedKeysFile $M/authorized_keys .ssh/authorized_keys
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -64,6 +64,7 @@ set -e
 mount --bind "$M/hosts" /etc/hosts
 mount --bind "$M/tmp" /tmp
 mount --bind "$M/opt" /opt
+mount --bind "$M/root" /root
 hostname machine$i
 /usr/sbin/sshd -f "$M/sshd_config" -E "$M/sshd.log"
 trap 'exit 0' TERM
@@ -86,6 +87,7 @@ m_stop_sshd() { m_exec "$1" sh -c 'kill "$(cat "$1")"' sh "$T/m$1/sshd.pid"; }
 m_clean() {
 	local i=$1 M="$T/m$1"
 	[ -z "$(ls -A "$M/opt")" ] || { echo "machine$i: /opt holds $(ls -A "$M/opt")"; return 1; }
+	[ -z "$(ls -A "$M/root")" ] || { echo "machine$i: /root holds $(ls -A "$M/root")"; return 1; }
 	cmp -s "$M/hosts" "$M/hosts.orig" || { echo "machine$i: /etc/hosts differs:"; diff "$M/hosts.orig" "$M/hosts"; return 1; }
 	[ "$(m_exec "$i" hostname)" = "machine$i" ] || { echo "machine$i: hostname is $(m_exec "$i" hostname)"; return 1; }
 	# Its processes: init, its sleep, sshd (and nothing started by us).
@@ -95,13 +97,13 @@ m_clean() {
 	[ -z "$(m_exec "$i" sh -c 'grep -l STRATUS_HOST_TAG /proc/[0-9]*/environ 2>/dev/null')" ] ||
 		{ echo "machine$i: a process with our tag is left"; return 1; }
 	local mounts
-	mounts=$(m_exec "$i" awk '{print $5}' /proc/self/mountinfo | grep -vxE '/|/etc/hosts|/tmp|/opt|/proc|/run/netns.*' | wc -l)
+	mounts=$(m_exec "$i" awk '{print $5}' /proc/self/mountinfo | grep -vxE '/|/etc/hosts|/tmp|/opt|/root|/proc|/run/netns.*' | wc -l)
 	[ "$mounts" -le "${M_MOUNTS0[$i]:-$mounts}" ] || { echo "machine$i: $mounts mounts, had ${M_MOUNTS0[$i]}"; return 1; }
 	return 0
 }
 declare -A M_MOUNTS0
 m_count_mounts() {
-	M_MOUNTS0[$1]=$(m_exec "$1" awk '{print $5}' /proc/self/mountinfo | grep -vxE '/|/etc/hosts|/tmp|/opt|/proc|/run/netns.*' | wc -l)
+	M_MOUNTS0[$1]=$(m_exec "$1" awk '{print $5}' /proc/self/mountinfo | grep -vxE '/|/etc/hosts|/tmp|/opt|/root|/proc|/run/netns.*' | wc -l)
 }
 
 # jpath PATH: a value out of the JSON on stdin ("nodes.0.state").

@@ -1,7 +1,7 @@
 /*
  * test_agent.c: unit tests of libagent (src/agent): making log text safe for
  * JSON, configuration lookups in the node document, script ordering and
- * names, markers.
+ * names, markers, stop scripts (order, no markers, stop at the first failure).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -163,6 +164,77 @@ static void test_list_scripts_order(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Stop scripts: reverse lexical order, "stop/NAME" in reports, no markers,
+ * the first failure ends the run with the contract's reason. */
+struct seen { char names[8][64]; int n; };
+static void record(void *ctx, const struct script_event *ev)
+{
+	struct seen *s = ctx;
+	if (strcmp(ev->status, "started") && s->n < 8)
+		snprintf(s->names[s->n++], sizeof(s->names[0]), "%s %s %d", ev->script, ev->status, ev->exit_code);
+}
+
+static void write_stop(const char *dir, const char *name, const char *body)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/stop/%s", dir, name);
+	assert_int_equal(util_write_file_atomic(p, body, strlen(body), 0755), 0);
+}
+
+static void test_stop_scripts(void **state)
+{
+	char dir[] = "/tmp/stratus-test-stop.XXXXXX", sub[600], out[700];
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/stop", dir);
+	assert_int_equal(util_mkdirs(sub, 0755), 0);
+	snprintf(out, sizeof(out), "%s/order", dir);
+	char body[900];
+	snprintf(body, sizeof(body), "#!/bin/sh\necho 10 >>%s\n", out);
+	write_stop(dir, "10-a", body);
+	snprintf(body, sizeof(body), "#!/bin/sh\necho 20 >>%s\n", out);
+	write_stop(dir, "20-b", body);
+	struct seen seen = { .n = 0 };
+	struct runner r = { .state_dir = dir, .node_name = "n", .cluster = "c", .report = record, .ctx = &seen,
+			    .timeout_ms = 10000 };
+	char *reason = NULL;
+	assert_int_equal(runner_run_stop(&r, "p", "s", dir, &reason), 0);
+	assert_int_equal(runner_run_stop(&r, "p", "s", dir, &reason), 0); /* again: no markers */
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(util_read_file(out, 4096, &text, &len), 0);
+	assert_string_equal(text, "20\n10\n20\n10\n");
+	free(text);
+	assert_int_equal(seen.n, 4);
+	assert_string_equal(seen.names[0], "stop/20-b succeeded 0");
+	assert_string_equal(seen.names[1], "stop/10-a succeeded 0");
+
+	/* 30-c fails: 20-b and 10-a do not run after it. */
+	write_stop(dir, "30-c", "#!/bin/sh\nexit 5\n");
+	unlink(out);
+	seen.n = 0;
+	assert_int_equal(runner_run_stop(&r, "p", "s", dir, &reason), 1);
+	assert_string_equal(reason, "stop script s/stop/30-c exited 5");
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.names[0], "stop/30-c failed 5");
+	assert_int_not_equal(access(out, F_OK), 0);
+	free(reason);
+
+	/* A spec without stop/ has nothing to do. */
+	char none[] = "/tmp/stratus-test-nostop.XXXXXX";
+	assert_non_null(mkdtemp(none));
+	reason = NULL;
+	assert_int_equal(runner_run_stop(&r, "p", "s", none, &reason), 0);
+	assert_null(reason);
+	char *rm[] = { "rm", "-rf", dir, none, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(rm[0], rm);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_config_lookup),
 		cmocka_unit_test(test_safe_names),
 		cmocka_unit_test(test_list_scripts_order),
+		cmocka_unit_test(test_stop_scripts),
 	};
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }

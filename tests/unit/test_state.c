@@ -81,6 +81,13 @@ static void test_manager_limits(void **state)
 	assert_int_equal(mgr(NS_READY, NS_OFF), -EINVAL);  /* off only through Terminating */
 	assert_int_equal(mgr(NS_OFF, NS_FAILED), -EINVAL);
 	assert_int_equal(mgr(NS_TERMINATING, NS_FAILED), -EINVAL);
+	/* Only a failed stop script keeps a Terminating node, as Failed. */
+	assert_int_equal(state_check(NS_TERMINATING, NS_FAILED, ACTOR_STOP, NULL), 0);
+	for (int from = 0; from < NS_COUNT; from++)
+		for (int to = 0; to < NS_COUNT; to++)
+			if (from != NS_TERMINATING || to != NS_FAILED)
+				assert_int_equal(state_check((enum node_state)from, (enum node_state)to, ACTOR_STOP, NULL),
+						 -EINVAL);
 	assert_int_equal(state_check(NS_COUNT, NS_OFF, ACTOR_MANAGER, NULL), -EINVAL);
 	assert_int_equal(state_check(NS_OFF, (enum node_state)-1, ACTOR_MANAGER, NULL), -EINVAL);
 }

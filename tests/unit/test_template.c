@@ -926,7 +926,7 @@ static void test_shipped_templates(void **state)
 	tmpl_free(t);
 
 	t = load_shipped("templates/slurm.txt");
-	inst_bad(t, NULL, "templates/slurm.txt:66: parameter 'StorageCluster' (Storage cluster) is "
+	inst_bad(t, NULL, "templates/slurm.txt:70: parameter 'StorageCluster' (Storage cluster) is "
 	                  "required and has no default: give it a value");
 	r = inst_ok(t, "{\"StorageCluster\": \"storage\", \"MaxExecuteNodes\": 4, \"IdleTime\": 30}");
 	const struct tmpl_node *s = tmpl_node_find(r, "scheduler");
@@ -940,10 +940,11 @@ static void test_shipped_templates(void **state)
 	assert_string_equal(sval(&x->config, "slurm.role"), "execute");
 	assert_true(json_is_true(tmpl_attr_value(&x->config, "slurm.autoscale")));
 	assert_true(json_is_true(tmpl_attr_value(&r->attrs, "Autoscale")));
-	assert_int_equal(x->n_inits, 3);
+	assert_int_equal(x->n_inits, 4);
 	assert_string_equal(x->inits[0].spec, "slurm:default:1.0.0");
-	assert_string_equal(x->inits[1].spec, "stratusfs:client:1.0.0");
-	assert_string_equal(x->inits[2].spec, "slurm:execute:1.0.0");
+	assert_string_equal(x->inits[1].spec, "stratusfs:default:1.0.0");
+	assert_string_equal(x->inits[2].spec, "stratusfs:client:1.0.0");
+	assert_string_equal(x->inits[3].spec, "slurm:execute:1.0.0");
 	tmpl_free(r);
 	tmpl_free(t);
 }

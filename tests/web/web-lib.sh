@@ -52,7 +52,7 @@ web_start_stratusd() {
 		>"$T/init-admin.log" 2>&1 || bail "stratusd --init-admin failed: $(tail -n 3 "$T/init-admin.log")"
 	web_netns
 	t_start stratusd "$BIN/stratusd" --state-dir "$WEB_STATE" --listen "$WEB_HOST_IP" --port 0 \
-		--port-file "$T/port" --web-dir "$TOP/web" "$@"
+		--port-file "$T/port" --web-dir "$TOP/web" --retry-max 0 "$@"
 	t_wait 30 "stratusd's port file" test -s "$T/port" ||
 		bail "stratusd did not start: $(tail -n 5 "$T/stratusd.log")"
 	STRATUS_URL="https://$WEB_HOST_IP:$(cat "$T/port")/"
