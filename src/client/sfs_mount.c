@@ -1284,6 +1284,13 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ERANGE);
 		return;
 	}
+	/* The MDS keeps only these namespaces and answers EOPNOTSUPP for the
+	 * rest (system.posix_acl_*, which `ls -l` asks for every file): answer
+	 * that here, without a round trip. */
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) && strncmp(name, "security.", 9)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	uint8_t *buf = malloc(SFS_XATTR_SIZE_MAX);
 	if (!buf) {
