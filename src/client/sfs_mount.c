@@ -10,12 +10,15 @@
  * nothing.  Consistency is close-to-open: sizes written here reach the MDS at
  * flush/close/fsync, and an open drops cached pages.
  */
-#define FUSE_USE_VERSION 34
+/* 3.12: the loop configuration with a settable thread limit (the older
+ * one caps worker threads at 10, fewer than the requests we keep in flight). */
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,21 +51,25 @@ struct mount_opts {
 	char *options;
 	int64_t threads;
 	char *pid_file;
+	int64_t readahead;
+	int64_t write_behind;
 };
 
 static const struct cfg_opt mount_table[] = {
 	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
 	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
-	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "0", 0, 3600000, "how long the kernel may cache attributes"),
+	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache attributes (an open always gets fresh ones: close-to-open)"),
 	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
 	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
 	CFG_BOOL("fuse-debug", 0, struct mount_opts, fuse_debug, "false", "print every FUSE request (libfuse debug)"),
 	CFG_STR("log-file", 0, struct mount_opts, log_file, NULL, "log here (default: stderr in the foreground, nowhere otherwise)"),
 	CFG_STR("log-level", 0, struct mount_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("options", 'o', struct mount_opts, options, NULL, "comma-separated options: any setting above (timeout=30s, munge_socket=...) or a FUSE mount option (ro, allow_other...)"),
-	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads"),
+	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads (at most 4 times as many work at once)"),
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
+	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
+	CFG_SIZE("readahead", 0, struct mount_opts, readahead, "8m", 0, 1LL << 30, "the kernel's read-ahead for this mount (0: leave the kernel's 128k); several stripes ahead keep several OSSs busy for one reader"),
 	CFG_END
 };
 
@@ -74,6 +81,7 @@ static const struct cfg_program mount_prog = {
 
 static struct mount_opts O;
 static struct sfs_fs *FS;
+static struct fuse_session *SE;
 static double attr_to, entry_to;
 
 /* ---- open files ---- */
@@ -87,11 +95,16 @@ struct node {
 	uint64_t written_end;   /* end of our writes not yet told to the MDS */
 	int64_t mtime;          /* of our last write */
 	bool dirty;
+	int inflight;           /* write-behind writes not yet answered by the OSSs */
+	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
+	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
 };
 
 #define NODE_BUCKETS 1024
 static struct node *nodes[NODE_BUCKETS];
+static int wb_wait_locked(struct node *n, bool take);
+static int wb_wait(struct node *n, bool take);
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct node *node_find_locked(uint64_t ino)
@@ -109,6 +122,7 @@ static struct node *node_get(uint64_t ino, const struct sfs_attr *a, const struc
 	if (!n && (n = calloc(1, sizeof(*n)))) {
 		n->ino = ino;
 		pthread_mutex_init(&n->lock, NULL);
+		pthread_cond_init(&n->idle, NULL);
 		n->next = nodes[ino % NODE_BUCKETS];
 		nodes[ino % NODE_BUCKETS] = n;
 	}
@@ -140,6 +154,7 @@ static bool node_put(struct node *n)
 	pthread_mutex_unlock(&nodes_lock);
 	if (last) {
 		pthread_mutex_destroy(&n->lock);
+		pthread_cond_destroy(&n->idle);
 		free(n);
 	}
 	return last;
@@ -163,6 +178,71 @@ static void merge_local(struct sfs_attr *a)
 		pthread_mutex_unlock(&n->lock);
 	}
 	pthread_mutex_unlock(&nodes_lock);
+}
+
+/* ---- directory attributes from the MDS's answer to our own change ----
+ *
+ * Every create or remove in a directory makes the kernel drop that
+ * directory's attributes, and its next path walk asks for them again (for
+ * the permission check) before the next create: a round trip to the MDS per
+ * create.  The MDS sends the directory's attributes after the change with
+ * its answer, and we answer that GETATTR from them, for what is left of
+ * attr_timeout since the change (so they are never older than a kernel's
+ * own cache could be). */
+
+#define DCACHE_SLOTS 1024
+struct dattr {
+	uint64_t ino;
+	int64_t until_ms;
+	struct sfs_attr a;
+};
+static struct dattr dcache[DCACHE_SLOTS];
+static pthread_mutex_t dcache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void dcache_put(const struct sfs_attr *a)
+{
+	if (O.attr_timeout_ms <= 0 || !S_ISDIR(a->mode) || !a->ino)
+		return;
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[a->ino % DCACHE_SLOTS];
+	d->ino = a->ino;
+	d->a = *a;
+	d->until_ms = util_mono_ms() + O.attr_timeout_ms;
+	pthread_mutex_unlock(&dcache_lock);
+}
+
+/* The cached attributes and how many ms they stay valid, or 0. */
+static int64_t dcache_get(uint64_t ino, struct sfs_attr *a)
+{
+	int64_t left = 0;
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[ino % DCACHE_SLOTS];
+	if (d->ino == ino) {
+		left = d->until_ms - util_mono_ms();
+		if (left > 0)
+			*a = d->a;
+		else
+			left = 0;
+	}
+	pthread_mutex_unlock(&dcache_lock);
+	return left;
+}
+
+static void dcache_drop(uint64_t ino)
+{
+	pthread_mutex_lock(&dcache_lock);
+	struct dattr *d = &dcache[ino % DCACHE_SLOTS];
+	if (d->ino == ino)
+		d->ino = 0;
+	pthread_mutex_unlock(&dcache_lock);
+}
+
+static void dcache_clear(void)
+{
+	pthread_mutex_lock(&dcache_lock);
+	for (int i = 0; i < DCACHE_SLOTS; i++)
+		dcache[i].ino = 0;
+	pthread_mutex_unlock(&dcache_lock);
 }
 
 /* ---- helpers ---- */
@@ -239,10 +319,58 @@ static void reply_attr(fuse_req_t req, struct sfs_attr *a)
 
 #define MDS (sfs_fs_mds(FS))
 
+/* ---- read-ahead ----
+ * The kernel gives a FUSE mount 128 KiB of read-ahead, so a 1 MiB read
+ * arrives as eight 128 KiB requests, one after the other.  A bigger window
+ * (the bdi's read_ahead_kb) makes it 1 MiB requests, several in flight, on
+ * several OSSs.  It can be set only once the kernel has taken our INIT
+ * answer (which resets it), so the first request after INIT does it. */
+
+static char mnt_path[4096];
+static pthread_once_t readahead_once = PTHREAD_ONCE_INIT;
+
+static void apply_readahead(void)
+{
+	if (O.readahead <= 0)
+		return;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192], dev[64] = "";
+	while (f && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mountpoint ... (spaces escaped as \040) */
+		char d[64], mp[4096];
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", d, mp) == 2 && !strcmp(mp, mnt_path))
+			snprintf(dev, sizeof(dev), "%s", d);
+	}
+	if (f)
+		fclose(f);
+	if (!dev[0]) {
+		log_warn("cannot find '%s' in /proc/self/mountinfo; read-ahead left at the kernel's default", mnt_path);
+		return;
+	}
+	char p[128], v[32];
+	snprintf(p, sizeof(p), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	int n = snprintf(v, sizeof(v), "%lld\n", (long long)(O.readahead / 1024));
+	int fd = open(p, O_WRONLY | O_CLOEXEC), rc = 0;
+	if (fd < 0 || write(fd, v, (size_t)n) != n)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		log_warn("cannot set read-ahead in '%s': %s; reads stay at 128 KiB requests", p, strerror(-rc));
+	else
+		log_debug("read-ahead of '%s' (bdi %s) set to %lld KiB", mnt_path, dev, (long long)(O.readahead / 1024));
+}
+
+static inline void after_init(void)
+{
+	pthread_once(&readahead_once, apply_readahead);
+}
+
 /* ---- namespace ---- */
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	after_init();
 	struct sfs_name_req q = { .parent = parent };
 	struct sfs_attr_rep r;
 	if (strlen(name) > SFS_NAME_MAX) {
@@ -266,8 +394,16 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	after_init();
 	struct sfs_ino_req q = { .ino = ino };
 	struct sfs_attr_rep r;
+	int64_t left = dcache_get(ino, &r.attr);
+	if (left > 0) {
+		struct stat st;
+		to_stat(&r.attr, &st);
+		fuse_reply_attr(req, &st, (double)left / 1000.0);
+		return;
+	}
 	cred_of(req, &q.cred);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
 	if (rc)
@@ -294,6 +430,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct sfs_setattr_req q = { .ino = ino };
 	struct sfs_attr_rep r;
 	int rc = 0;
+	dcache_drop(ino);
 	cred_of(req, &q.cred);
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		q.valid |= SFS_SET_MODE;
@@ -317,6 +454,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	struct node *n = fi ? (struct node *)(uintptr_t)fi->fh : NULL;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* Writes of ours still under way must not land after the cut. */
+		pthread_mutex_lock(&nodes_lock);
+		struct node *w = node_find_locked(ino);
+		if (w)
+			w->refs++;
+		pthread_mutex_unlock(&nodes_lock);
+		if (w) {
+			wb_wait(w, false);
+			node_put(w);
+		}
 		q.valid |= SFS_SET_SIZE;
 		q.size = (uint64_t)attr->st_size;
 		struct sfs_layout *l = malloc(sizeof(*l));
@@ -365,7 +512,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct sfs_create_req q = { .parent = parent, .mode = mode, .rdev = (uint32_t)rdev, .sreq = { 0, 0, -1 } };
-	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+	struct sfs_create_rep *r = malloc(sizeof(*r));
 	if (!r) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -380,12 +527,14 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (fi) {
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
 	}
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(r);
 		return;
 	}
+	dcache_put(&r->pattr);
 	if (!fi) {
 		reply_entry(req, &r->attr);
 		free(r);
@@ -424,18 +573,21 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct sfs_mkdir_req q = { .parent = parent, .mode = mode };
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (strlen(name) > SFS_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
@@ -447,7 +599,14 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	fuse_reply_err(req, -sfs_rpc(MDS, op, &q, NULL));
+	struct sfs_attr_rep r;
+	dcache_drop(parent);
+	if (op == SFS_CLTOMD_RMDIR)
+		dcache_clear(); /* the removed directory's own entry, whose ino we do not know here */
+	int rc = sfs_rpc(MDS, op, &q, &r);
+	if (!rc)
+		dcache_put(&r.attr); /* the parent, after the removal */
+	fuse_reply_err(req, -rc);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -477,30 +636,35 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
 	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
+	dcache_drop(parent);
+	dcache_drop(newparent);
 	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_RENAME, &q, NULL));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct sfs_link_req q = { .ino = ino, .newparent = newparent };
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (strlen(newname) > SFS_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
+	dcache_drop(newparent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
 	struct sfs_symlink_req *q = calloc(1, sizeof(*q));
-	struct sfs_attr_rep r;
+	struct sfs_entry_rep r;
 	if (!q) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -514,12 +678,15 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	cred_of(req, &q->cred);
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->target, sizeof(q->target), "%s", target);
+	dcache_drop(parent);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
 	free(q);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	dcache_put(&r.pattr);
+	reply_entry(req, &r.attr);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -567,6 +734,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	after_init();
 	struct sfs_open_req q = { .ino = ino, .flags = (uint32_t)fi->flags };
 	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
 	if (!r) {
@@ -589,6 +757,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)n;
 	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
 	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	/* Close-to-open with cached attributes: the size another node wrote
+	 * and closed must be seen by this open, so drop what the kernel caches
+	 * (attributes only; the pages go with keep_cache = 0). */
+	if (attr_to > 0)
+		fuse_lowlevel_notify_inval_inode(SE, ino, -1, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		node_put(n);
 }
@@ -597,6 +770,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 {
 	struct node *n = (struct node *)(uintptr_t)fi->fh;
 	pthread_mutex_lock(&n->lock);
+	wb_wait_locked(n, false); /* read what this node wrote */
 	uint64_t known = n->size;
 	struct sfs_layout *l = malloc(sizeof(*l));
 	if (l)
@@ -633,6 +807,114 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	free(buf);
 }
 
+/* ---- write-behind ----
+ * A write() is answered once its data is copied and queued; writer threads
+ * send it to the OSSs (every stripe at once, as before), so one writer keeps
+ * several OSSs busy.  The bytes under way are capped (write_behind), which
+ * bounds memory and makes writers wait for the OSSs.  Flush, fsync, reads,
+ * truncates and release of the file wait for its writes first (so close-to-
+ * open, read-your-writes and fsync hold), and a failed write's error is
+ * returned by the next write, flush or fsync of the file. */
+
+struct wjob {
+	struct node *n;
+	struct sfs_layout layout;
+	uint64_t off;
+	size_t len;
+	struct wjob *next;
+	char data[];
+};
+
+#define WB_THREADS 32
+static pthread_mutex_t wb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wb_work = PTHREAD_COND_INITIALIZER, wb_room = PTHREAD_COND_INITIALIZER;
+static struct wjob *wb_head, **wb_tail = &wb_head;
+static int64_t wb_bytes;     /* queued or being sent */
+static bool wb_stop;
+
+static void *wb_main(void *arg)
+{
+	for (;;) {
+		pthread_mutex_lock(&wb_lock);
+		while (!wb_head && !wb_stop)
+			pthread_cond_wait(&wb_work, &wb_lock);
+		struct wjob *j = wb_head;
+		if (!j) {
+			pthread_mutex_unlock(&wb_lock);
+			return NULL;
+		}
+		wb_head = j->next;
+		if (!wb_head)
+			wb_tail = &wb_head;
+		pthread_mutex_unlock(&wb_lock);
+
+		int rc = sfs_fs_write(FS, &j->layout, j->data, j->len, j->off, false);
+		struct node *n = j->n;
+		pthread_mutex_lock(&n->lock);
+		if (rc && !n->werr) {
+			n->werr = rc;
+			log_warn("write-behind of %zu bytes at %" PRIu64 " of inode %" PRIu64 " failed: %s; "
+				 "the next write, flush or fsync of the file returns it", j->len, j->off, n->ino, strerror(-rc));
+		}
+		if (--n->inflight == 0)
+			pthread_cond_broadcast(&n->idle);
+		pthread_mutex_unlock(&n->lock);
+		pthread_mutex_lock(&wb_lock);
+		wb_bytes -= (int64_t)j->len;
+		pthread_cond_broadcast(&wb_room);
+		pthread_mutex_unlock(&wb_lock);
+		free(j);
+	}
+}
+
+/* Wait until none of the node's writes is under way; returns (and clears,
+ * with `take`) the first error one of them had.  Caller holds n->lock. */
+static int wb_wait_locked(struct node *n, bool take)
+{
+	while (n->inflight)
+		pthread_cond_wait(&n->idle, &n->lock);
+	int rc = n->werr;
+	if (take)
+		n->werr = 0;
+	return rc;
+}
+
+static int wb_wait(struct node *n, bool take)
+{
+	pthread_mutex_lock(&n->lock);
+	int rc = wb_wait_locked(n, take);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+/* Queue a copy of the write; false if it must be written synchronously. */
+static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf, size_t size, uint64_t off)
+{
+	if ((int64_t)size > O.write_behind)
+		return false;
+	struct wjob *j = malloc(sizeof(*j) + size);
+	if (!j)
+		return false;
+	j->n = n;
+	j->layout = *l;
+	j->off = off;
+	j->len = size;
+	j->next = NULL;
+	memcpy(j->data, buf, size);
+	pthread_mutex_lock(&n->lock);
+	n->inflight++;
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_lock(&wb_lock);
+	while (wb_bytes + (int64_t)size > O.write_behind)
+		pthread_cond_wait(&wb_room, &wb_lock);
+	wb_bytes += (int64_t)size;
+	*wb_tail = j;
+	wb_tail = &j->next;
+	pthread_cond_signal(&wb_work);
+	pthread_mutex_unlock(&wb_lock);
+	return true;
+}
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -644,8 +926,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	}
 	pthread_mutex_lock(&n->lock);
 	*l = n->layout;
+	int werr = n->werr;
 	pthread_mutex_unlock(&n->lock);
-	int rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
+	if (werr) {
+		free(l);
+		fuse_reply_err(req, -werr);
+		return;
+	}
+	int rc = 0;
+	bool behind = O.write_behind > 0 && !fi->direct_io && !(fi->flags & (O_SYNC | O_DSYNC)) &&
+		      wb_queue(n, l, buf, size, (uint64_t)off);
+	if (!behind)
+		rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
 	free(l);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -663,20 +955,23 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, size);
 }
 
-/* Tell the MDS how far we wrote.  0 or -errno. */
-static int push_size(fuse_req_t req, struct node *n)
+/* Tell the MDS how far we wrote.  With `sync` (fsync) the MDS answers only
+ * once this and every earlier change is on its disk, so it is sent even
+ * when there is no new size.  0 or -errno. */
+static int push_size(fuse_req_t req, struct node *n, bool sync)
 {
 	pthread_mutex_lock(&n->lock);
 	bool dirty = n->dirty;
-	struct sfs_setsize_req q = { .ino = n->ino, .size = n->written_end, .mtime = n->mtime };
+	struct sfs_setsize_req q = { .ino = n->ino, .size = dirty ? n->written_end : 0, .mtime = dirty ? n->mtime : 0,
+				     .flags = sync ? SFS_SETSIZE_SYNC : 0 };
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
-	if (!dirty)
+	if (!dirty && !sync)
 		return 0;
 	struct sfs_attr_rep r;
 	cred_of(req, &q.cred);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
-	if (rc) {
+	if (rc && dirty) {
 		pthread_mutex_lock(&n->lock);
 		n->dirty = true;
 		pthread_mutex_unlock(&n->lock);
@@ -686,7 +981,10 @@ static int push_size(fuse_req_t req, struct node *n)
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -push_size(req, (struct node *)(uintptr_t)fi->fh));
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	int werr = wb_wait(n, true);
+	int rc = push_size(req, n, false);
+	fuse_reply_err(req, werr ? -werr : -rc);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -701,17 +999,30 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	*l = n->layout;
 	pthread_mutex_unlock(&n->lock);
 	/* Data first, then the size: the MDS commits durably before answering. */
-	int rc = sfs_fs_sync(FS, l);
+	int rc = wb_wait(n, true);
+	if (!rc)
+		rc = sfs_fs_sync(FS, l);
 	free(l);
 	if (!rc)
-		rc = push_size(req, n);
+		rc = push_size(req, n, true);
 	fuse_reply_err(req, -rc);
+}
+
+/* fsync of a directory: its entries (and every other change answered so
+ * far) durable on the MDS. */
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct sfs_setsize_req q = { .ino = ino, .flags = SFS_SETSIZE_SYNC };
+	struct sfs_attr_rep r;
+	cred_of(req, &q.cred);
+	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node *n = (struct node *)(uintptr_t)fi->fh;
 	pthread_mutex_lock(&n->lock);
+	wb_wait_locked(n, false); /* nothing may use the node after the last put */
 	struct sfs_close_req q = { .ino = ino, .size = n->written_end, .mtime = n->mtime, .has_size = n->dirty };
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
@@ -973,6 +1284,13 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ERANGE);
 		return;
 	}
+	/* The MDS keeps only these namespaces and answers EOPNOTSUPP for the
+	 * rest (system.posix_acl_*, which `ls -l` asks for every file): answer
+	 * that here, without a round trip. */
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) && strncmp(name, "security.", 9)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	uint8_t *buf = malloc(SFS_XATTR_SIZE_MAX);
 	if (!buf) {
@@ -1027,6 +1345,7 @@ static int parse_sreq(const char *v, size_t len, struct sfs_sreq *s)
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
+	dcache_drop(ino);
 	if (!strcmp(name, XA_LAYOUT)) {
 		struct sfs_setlayout_req q = { .ino = ino };
 		struct sfs_layout_rep *r = malloc(sizeof(*r));
@@ -1089,6 +1408,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	dcache_drop(ino);
 	struct sfs_xattr_req q = { .ino = ino };
 	if (strlen(name) > SFS_XATTR_NAME_MAX) {
 		fuse_reply_err(req, ERANGE);
@@ -1112,6 +1432,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Read-ahead requests are "background" ones, 12 at a time by default:
+	 * too few to keep every OSS busy for a few readers. */
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -1137,6 +1461,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,
@@ -1211,6 +1536,12 @@ static void add_option(const char *opt)
 int main(int argc, char **argv)
 {
 	err_set_progname("sfs-mount");
+	/* Data buffers (up to 1 MiB, for reads and write-behind) come from mmap
+	 * and go back to the kernel when freed: glibc's default raises its mmap
+	 * threshold after the first free and then keeps such buffers in its
+	 * arenas, so resident memory crept up with the run instead of staying
+	 * bounded by what is in flight. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	int idx = cfg_parse_args(&mount_prog, &O, argc, argv);
 	/* mount(8) puts -o after the positionals: accept options anywhere. */
 	char *pos[2];
@@ -1257,6 +1588,8 @@ int main(int argc, char **argv)
 	if (net_split_hostport(spec, &host, &port, SFS_DEFAULT_PORT))
 		die("bad server '%s'; expected HOST[:PORT]", spec);
 	snprintf(mds_spec, sizeof(mds_spec), "%s:%d:/%s", host, port, want_fs);
+	if (!realpath(mnt, mnt_path))
+		die("cannot find mount point '%s': %s", mnt, strerror(errno));
 	attr_to = (double)O.attr_timeout_ms / 1000.0;
 	entry_to = (double)O.entry_timeout_ms / 1000.0;
 
@@ -1300,6 +1633,7 @@ int main(int argc, char **argv)
 	if (O.fuse_debug)
 		fuse_opt_add_arg(&fargs, "-d");
 	struct fuse_session *se = fuse_session_new(&fargs, &ops, sizeof(ops), NULL);
+	SE = se;
 	if (!se)
 		die("cannot start a FUSE session; see the message above");
 	if (fuse_set_signal_handlers(se))
@@ -1309,8 +1643,11 @@ int main(int argc, char **argv)
 	log_info("mounted '%s' on '%s'", mds_spec, mnt);
 	if (O.pid_file && util_write_pidfile(O.pid_file))
 		log_warn("cannot write pid file '%s'", O.pid_file);
-	pthread_t rt;
+	pthread_t rt, wbt[WB_THREADS];
 	pthread_create(&rt, NULL, recovery_main, NULL);
+	for (int i = 0; i < WB_THREADS; i++)
+		if (pthread_create(&wbt[i], NULL, wb_main, NULL))
+			die("cannot start the write-behind threads");
 	if (!O.foreground) {
 		char c = 0;
 		if (write(pipefd[1], &c, 1) != 1)
@@ -1324,10 +1661,22 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = (unsigned)O.threads };
-	int rc = fuse_session_loop_mt(se, &lc);
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	if (!lc)
+		die("cannot make the FUSE loop configuration: out of memory");
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	fuse_loop_cfg_set_idle_threads(lc, (unsigned)O.threads);
+	fuse_loop_cfg_set_max_threads(lc, (unsigned)O.threads * 4);
+	int rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
 	stopping = 1;
 	pthread_join(rt, NULL);
+	pthread_mutex_lock(&wb_lock);
+	wb_stop = true;
+	pthread_cond_broadcast(&wb_work);
+	pthread_mutex_unlock(&wb_lock);
+	for (int i = 0; i < WB_THREADS; i++)
+		pthread_join(wbt[i], NULL);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

@@ -42,6 +42,7 @@ struct sfs_conn {
 	struct sfs_call *bucket[NBUCKET];
 	bool stopping;
 	bool up;
+	int64_t down_since;            /* monotonic ms the server became unreachable; 0 while up */
 	_Atomic uint64_t gen;
 
 	pthread_mutex_t send_lock;
@@ -214,6 +215,7 @@ static void drop_socket(struct sfs_conn *c)
 	pthread_mutex_unlock(&c->send_lock);
 	pthread_mutex_lock(&c->lock);
 	c->up = false;
+	c->down_since = now_ms();
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -244,6 +246,7 @@ static void install_socket(struct sfs_conn *c, int fd)
 	pthread_mutex_unlock(&c->send_lock);
 	pthread_mutex_lock(&c->lock);
 	c->up = true;
+	c->down_since = 0;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -391,6 +394,8 @@ struct sfs_conn *sfs_conn_open(const struct sfs_conn_opts *o, bool lazy, char *e
 	}
 	if (fd >= 0)
 		install_socket(c, fd);
+	else
+		c->down_since = o->down_since > 0 ? o->down_since : now_ms();
 	if (pthread_create(&c->receiver, NULL, receiver_main, c)) {
 		snprintf(errbuf, errlen, "cannot start a receiver thread");
 		goto fail;
@@ -464,6 +469,20 @@ void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
 		call->done = true;
 		return;
 	}
+	/* The timeout bounds how long the server may stay unreachable, not
+	 * each call: once it has been down that long, a call gets one more
+	 * reconnect attempt (made at once) and a short grace for it, instead
+	 * of the whole timeout again (a write that timed out, then the fsync
+	 * and close after it). */
+	if (!c->up && c->down_since) {
+		int64_t t = atomic_load(&c->timeout_ms), grace = t < 1000 ? t : 1000;
+		int64_t until = c->down_since + t;
+		if (until < now_ms() + grace)
+			until = now_ms() + grace;
+		if (until < call->deadline)
+			call->deadline = until;
+		pthread_cond_broadcast(&c->state_cond); /* cut the reconnect back-off short */
+	}
 	call->next = *slot(c, call->reqid);
 	*slot(c, call->reqid) = call;
 	call->registered = true;
@@ -482,7 +501,11 @@ int sfs_call_wait(struct sfs_conn *c, struct sfs_call *call)
 			unlink_call(c, call);
 			call->rc = -EIO;
 			call->done = true;
-			log_warn("%s to '%s:%d' timed out; returning EIO", sfs_op_name(call->op), c->host, c->port);
+			if (c->down_since)
+				log_warn("%s to '%s:%d': the server has been unreachable for %lld ms (the timeout); returning EIO",
+					 sfs_op_name(call->op), c->host, c->port, (long long)(now_ms() - c->down_since));
+			else
+				log_warn("%s to '%s:%d' timed out; returning EIO", sfs_op_name(call->op), c->host, c->port);
 			break;
 		}
 		if (left <= 0)
@@ -524,6 +547,14 @@ bool sfs_conn_is_up(struct sfs_conn *c)
 	bool up = c->up;
 	pthread_mutex_unlock(&c->lock);
 	return up;
+}
+
+int64_t sfs_conn_down_since(struct sfs_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int64_t d = c->down_since;
+	pthread_mutex_unlock(&c->lock);
+	return d;
 }
 
 const char *sfs_conn_fsname(struct sfs_conn *c)

@@ -32,6 +32,10 @@ struct sfs_conn_opts {
 	 * replace *host (malloc'd; free the old one) and *port.  0 or -errno. */
 	int (*resolve)(void *arg, char **host, int *port);
 	void *resolve_arg;
+	/* Optional, for a lazy open: the server is already known to have been
+	 * unreachable since this monotonic ms (another connection to it saw it
+	 * go), so calls on this one fail no later than the others. */
+	int64_t down_since;
 };
 
 /* One request.  Fill op, req, rep (struct of the op's reply type, or NULL),
@@ -78,6 +82,8 @@ int sfs_rpc(struct sfs_conn *c, uint16_t op, const void *req, void *rep);
 /* Bumped at every successful (re)connect: callers notice a server restart. */
 uint64_t sfs_conn_generation(struct sfs_conn *c);
 bool sfs_conn_is_up(struct sfs_conn *c);
+/* Monotonic ms since which the server has been unreachable; 0 while up. */
+int64_t sfs_conn_down_since(struct sfs_conn *c);
 /* Identity the server saw in HELLO (fs name, uid). */
 const char *sfs_conn_fsname(struct sfs_conn *c);
 void sfs_conn_set_timeout(struct sfs_conn *c, int64_t timeout_ms);

@@ -160,9 +160,18 @@ static struct sfs_conn *ost_conn(struct sfs_fs *fs, uint32_t idx, int *err)
 	struct sfs_conn *c = s->conns[k];
 	if (!c) {
 		char errbuf[256];
+		/* If another connection to this OSS finds it down, this one
+		 * counts the timeout from the same moment. */
+		int64_t down = 0;
+		for (int j = 0; j < MAX_CONNS; j++) {
+			int64_t d = s->conns[j] ? sfs_conn_down_since(s->conns[j]) : 0;
+			if (d && (!down || d < down))
+				down = d;
+		}
 		struct sfs_conn_opts co = { .host = s->addr, .port = s->port, .munge_socket = fs->munge_socket,
 					    .client_id = fs->client_id, .role = fs->o.role,
-					    .timeout_ms = fs->o.timeout_ms, .resolve = resolve_ost, .resolve_arg = s };
+					    .timeout_ms = fs->o.timeout_ms, .resolve = resolve_ost, .resolve_arg = s,
+					    .down_since = down };
 		/* Lazy: an OSS that is down now may come back within the timeout. */
 		c = s->conns[k] = sfs_conn_open(&co, true, errbuf, sizeof(errbuf));
 		if (!c)

@@ -1,6 +1,6 @@
 /*
- * sfs-mds: the StratusFS metadata server.  main(), connections, the group
- * committer and housekeeping; the operations are in mds_ops.c, the database
+ * sfs-mds: the StratusFS metadata server.  main(), connections, group
+ * commit and housekeeping; the operations are in mds_ops.c, the database
  * in mds_db.c (see mds.h for how the threads share the work).
  */
 #include <errno.h>
@@ -46,6 +46,7 @@ static const struct cfg_opt mds_table[] = {
 	CFG_STR("nosquash-nets", 0, struct mds_opts, nosquash_nets, NULL, "client networks exempt from root squash, CIDR,CIDR..."),
 	CFG_STR("fault-crash-after", 0, struct mds_opts, fault_crash_after, NULL, "testing only: exit at once, without answering, after committing a request of this op (e.g. MKDIR)"),
 	CFG_INT("qos-threshold", 0, struct mds_opts, qos_threshold, "17", 0, 100, "free-space imbalance (% of the largest) above which allocation weighs free space"),
+	CFG_DURATION("sync-interval", 0, struct mds_opts, sync_interval_ms, "50ms", 0, 60000, "longest time a committed change waits in the page cache before it is synced to disk (fsync and other durable requests sync at once; 0: sync every commit)"),
 	CFG_END
 };
 
@@ -115,7 +116,7 @@ static void session_seen(uint64_t client, int delta)
 	pthread_mutex_unlock(&M.lock);
 }
 
-/* ---- the committer ---- */
+/* ---- the committer (whichever thread queued a change first) ---- */
 
 enum item_kind { ITEM_REQ, ITEM_SWEEP_ORPHANS, ITEM_PRUNE, ITEM_DROP_CLIENT };
 
@@ -132,11 +133,47 @@ struct item {
 	uint8_t payload[SFS_MAX_PAYLOAD];
 	int plen;
 	uint64_t client;
+	bool durable;        /* answer only once the change is on disk */
 	struct item *next;
 };
 
+/* Ids are reserved durably this many at a time. */
+#define ID_CHUNK 65536
+
+/* Commits made so far, and how many of them are known to be on disk. */
+static atomic_uint_fast64_t commits;
+static uint64_t synced;
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sync every commit made so far.  0 or -EIO. */
+static int mds_sync_now(void)
+{
+	pthread_mutex_lock(&sync_lock);
+	uint64_t c = atomic_load(&commits);
+	int rc = 0;
+	if (synced != c) {
+		rc = mds_db_sync(&M);
+		if (!rc)
+			synced = c;
+	}
+	pthread_mutex_unlock(&sync_lock);
+	return rc;
+}
+
+/* The background flush: no committed change stays off the disk for longer
+ * than sync_interval (the bound on what a power loss can take). */
+static void *syncer_main(void *arg)
+{
+	while (!stopping) {
+		int64_t ms = M.o.sync_interval_ms > 0 ? M.o.sync_interval_ms : 1000;
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+		mds_sync_now();
+	}
+	return NULL;
+}
+
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct item *q_head, **q_tail = &q_head;
 
 static void enqueue(struct item *it)
@@ -145,7 +182,6 @@ static void enqueue(struct item *it)
 	pthread_mutex_lock(&q_lock);
 	*q_tail = it;
 	q_tail = &it->next;
-	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 }
 
@@ -192,9 +228,28 @@ static void reply_remember(MDB_txn *t, struct item *it)
 	mdb_put(t, M.db_reply, &key, &val, 0);
 }
 
+/* Requests whose reply promises that the change is on disk: fsync's size,
+ * the OST registry, and whatever lets an OSS destroy objects or a migrate
+ * drop an OST (a change lost after that would point at destroyed data). */
+static bool request_is_durable(const struct item *it)
+{
+	switch (it->h.op) {
+	case SFS_CLTOMD_SETSIZE:
+		return (it->in.setsize_req.flags & SFS_SETSIZE_SYNC) != 0;
+	case SFS_OSTOMD_REGISTER:
+	case SFS_OSTOMD_HEARTBEAT:
+	case SFS_CLTOMD_SETLAYOUT:
+	case SFS_CLTOMD_SWAPLAYOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void apply_request(MDB_txn *parent, struct item *it)
 {
 	MDB_txn *child;
+	it->durable = request_is_durable(it);
 	if (it->c->peer.client_id && it->h.op != SFS_OSTOMD_HEARTBEAT && reply_cached(parent, it)) {
 		log_debug("answering retried %s (req %" PRIu64 ") from the reply cache", sfs_op_name(it->h.op), it->h.reqid);
 		return;
@@ -237,6 +292,7 @@ static void apply_request(MDB_txn *parent, struct item *it)
 	}
 	it->status = 0;
 	it->rblen = r.rblen;
+
 	if (x.dirty && it->c->peer.client_id && it->h.op != SFS_OSTOMD_HEARTBEAT)
 		reply_remember(parent, it);
 }
@@ -268,24 +324,14 @@ static void apply_housekeeping(MDB_txn *parent, struct item *it)
 		mdb_txn_commit(child);
 }
 
-static void *committer_main(void *arg)
+/* Apply, commit and answer one batch.  Called with commit_lock held. */
+static void commit_batch(struct item *batch)
 {
-	for (;;) {
-		pthread_mutex_lock(&q_lock);
-		while (!q_head && !stopping)
-			pthread_cond_wait(&q_cond, &q_lock);
-		if (!q_head && stopping) {
-			pthread_mutex_unlock(&q_lock);
-			break;
-		}
-		struct item *batch = q_head;
-		q_head = NULL;
-		q_tail = &q_head;
-		pthread_mutex_unlock(&q_lock);
-
+	{
 		MDB_txn *t;
 		int rc = mdb_txn_begin(M.env, NULL, 0, &t);
 		int n = 0;
+		bool sync = M.o.sync_interval_ms == 0;
 		for (struct item *it = batch; it; it = it->next, n++) {
 			if (rc) {
 				it->status = SFS_S_IO;
@@ -295,12 +341,33 @@ static void *committer_main(void *arg)
 				apply_request(t, it);
 			else
 				apply_housekeeping(t, it);
+			sync |= it->durable;
+		}
+		if (!rc && (M.next_ino >= M.ino_limit || M.next_objid >= M.objid_limit)) {
+			/* Ids answered in this batch reached the durable limit:
+			 * raise it, and answer only after the sync, so that ids
+			 * are never handed out twice even after a power loss. */
+			uint64_t il = M.next_ino + ID_CHUNK, ol = M.next_objid + ID_CHUNK;
+			if (mds_meta_put_u64(t, &M, "ino_limit", il) || mds_meta_put_u64(t, &M, "objid_limit", ol)) {
+				log_error("cannot reserve inode and object ids in '%s'; is its disk full?", M.o.dir);
+				mdb_txn_abort(t);
+				rc = MDB_MAP_FULL;
+			} else {
+				M.ino_limit = il;
+				M.objid_limit = ol;
+				sync = true;
+			}
 		}
 		if (!rc && (rc = mdb_txn_commit(t)))
 			log_error("cannot commit %d metadata changes: %s; is the disk of '%s' full?",
 				  n, mdb_strerror(rc), M.o.dir);
-		else if (rc)
+		else if (rc && rc != MDB_MAP_FULL)
 			log_error("cannot begin a metadata transaction: %s", mdb_strerror(rc));
+		if (!rc) {
+			atomic_fetch_add(&commits, 1);
+			if (sync && mds_sync_now())
+				rc = EIO;
+		}
 		if (!rc && M.o.fault_crash_after)
 			for (struct item *it = batch; it; it = it->next)
 				if (it->kind == ITEM_REQ && strrchr(sfs_op_name(it->h.op), '_') && !strcmp(strrchr(sfs_op_name(it->h.op), '_') + 1, M.o.fault_crash_after)) {
@@ -318,7 +385,36 @@ static void *committer_main(void *arg)
 			item_free(it);
 		}
 	}
-	return NULL;
+}
+
+/*
+ * Group commit without a hand-off: the thread that queued a change becomes
+ * the committer if no one else is, and takes everything queued meanwhile
+ * into the same transaction.  A thread that finds the committer busy leaves
+ * its change queued; the committer looks at the queue again after letting
+ * go of the lock, so nothing queued is ever left behind.
+ */
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void commit_pending(void)
+{
+	for (;;) {
+		if (pthread_mutex_trylock(&commit_lock))
+			return;
+		pthread_mutex_lock(&q_lock);
+		struct item *batch = q_head;
+		q_head = NULL;
+		q_tail = &q_head;
+		pthread_mutex_unlock(&q_lock);
+		if (batch)
+			commit_batch(batch);
+		pthread_mutex_unlock(&commit_lock);
+		pthread_mutex_lock(&q_lock);
+		bool more = q_head != NULL;
+		pthread_mutex_unlock(&q_lock);
+		if (!more)
+			return;
+	}
 }
 
 /* ---- connection threads: read requests, answer reads, queue changes ---- */
@@ -444,6 +540,7 @@ static void *conn_main(void *arg)
 			atomic_fetch_add(&c->refs, 1);
 			it->c = c;
 			enqueue(it);
+			commit_pending();
 		} else {
 			serve_read(c, &rtxn, it);
 			free(it->bulk);
@@ -469,6 +566,7 @@ static void queue_kind(enum item_kind k, uint64_t client)
 	it->kind = k;
 	it->client = client;
 	enqueue(it);
+	commit_pending();
 }
 
 static void *housekeeping_main(void *arg)
@@ -550,8 +648,9 @@ int main(int argc, char **argv)
 	int port = net_local_port(lfd);
 	if (M.o.pid_file && util_write_pidfile(M.o.pid_file))
 		die("cannot write pid file '%s'", M.o.pid_file);
-	pthread_t ct, ht;
-	if (pthread_create(&ct, NULL, committer_main, NULL) || pthread_create(&ht, NULL, housekeeping_main, NULL))
+	pthread_t ht, st;
+	if (pthread_create(&ht, NULL, housekeeping_main, NULL) ||
+	    pthread_create(&st, NULL, syncer_main, NULL))
 		die("cannot start the server threads");
 	if (M.o.port_file) {
 		char s[16];
@@ -591,12 +690,17 @@ int main(int argc, char **argv)
 		pthread_attr_destroy(&at);
 	}
 	log_info("stopping on signal");
-	/* Let the committer finish what it has; the database is consistent at
-	 * every commit, so nothing else needs to happen. */
+	/* Commit what is queued and keep the commit lock to the end, so that
+	 * no connection thread commits into a closed database; the database is
+	 * consistent at every commit, so nothing else needs to happen. */
+	pthread_mutex_lock(&commit_lock);
 	pthread_mutex_lock(&q_lock);
-	pthread_cond_broadcast(&q_cond);
+	struct item *rest = q_head;
+	q_head = NULL;
+	q_tail = &q_head;
 	pthread_mutex_unlock(&q_lock);
-	pthread_join(ct, NULL);
+	if (rest)
+		commit_batch(rest);
 	mds_db_close(&M);
 	return 0;
 }

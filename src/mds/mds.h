@@ -3,11 +3,16 @@
  * databases, the inode record, and the operation handlers.
  *
  * Threads: one per connection reads requests and answers read-only ones
- * itself (LMDB readers never block); changes go to one committer thread that
+ * itself (LMDB readers never block); changes are queued, and the first
+ * queuing thread that finds no commit under way becomes the committer: it
  * applies every queued request in one write transaction (each in a nested
- * transaction, so one failure undoes only itself), commits once (group
- * commit: one fsync for the batch) and only then answers them.  `lock`
- * guards the in-memory state (OST table, open files, sessions).
+ * transaction, so one failure undoes only itself), commits once and only
+ * then answers them.  Commits reach the page cache at once (a kill -9 of the
+ * MDS loses nothing answered); they reach the disk at the next sync: before
+ * the reply of any request that promises durability (fsync's SETSIZE, OSS
+ * heartbeats that hand out objects to destroy, layout swaps...), and every
+ * sync_interval in any case.  `lock` guards the in-memory state (OST table,
+ * open files, sessions).
  */
 #ifndef STRATUS_MDS_H
 #define STRATUS_MDS_H
@@ -42,6 +47,7 @@ struct mds_opts {
 	char *nosquash_nets;
 	int64_t qos_threshold;
 	char *fault_crash_after;
+	int64_t sync_interval_ms;
 };
 
 struct mds_ost {
@@ -74,6 +80,9 @@ struct mds {
 	MDB_env *env;
 	MDB_dbi db_inode, db_dirent, db_dirseq, db_xattr, db_ost, db_destroy, db_orphan, db_reply, db_meta;
 	uint64_t next_ino, next_objid, next_dseq;
+	/* Ids below these may have been handed out; each is durable before any
+	 * id at or above the old value is answered (see mds.c, the committer). */
+	uint64_t ino_limit, objid_limit;
 
 	pthread_mutex_t lock;
 	struct mds_ost osts[MDS_MAX_OSTS];
@@ -119,6 +128,10 @@ struct mreq {
 /* mds_db.c */
 int mds_db_open(struct mds *m);
 void mds_db_close(struct mds *m);
+/* Write a counter of the meta database in transaction t.  0 or -EIO. */
+int mds_meta_put_u64(MDB_txn *t, struct mds *m, const char *name, uint64_t v);
+/* Make every commit so far durable (fdatasync).  0 or -EIO. */
+int mds_db_sync(struct mds *m);
 int inode_get(struct mtx *x, uint64_t ino, struct mds_inode *i);
 int inode_put(struct mtx *x, const struct mds_inode *i);
 
@@ -126,7 +139,7 @@ int inode_put(struct mtx *x, const struct mds_inode *i);
 int mds_handle(struct mtx *x, struct mreq *r);
 /* Effective credential of a request: the MUNGE identity rules, root squash. */
 void mds_fix_cred(struct mds *m, const struct sfs_peer *peer, struct sfs_cred *c);
-/* Housekeeping run by the committer. */
+/* Housekeeping, applied by the committer. */
 int mds_destroy_orphans(struct mtx *x, bool all_unopened);
 int mds_prune_replies(struct mtx *x, int64_t older_than_ms);
 void mds_drop_client_opens(struct mds *m, uint64_t client);

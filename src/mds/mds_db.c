@@ -199,6 +199,13 @@ static int load_or_format(struct mds *m)
 			mdb_txn_abort(t);
 			return -EIO;
 		}
+		/* After a crash of the machine the counters may be behind ids
+		 * already answered; the limits never are (synced first). */
+		uint64_t lim;
+		if (meta_get_u64(t, m->db_meta, "ino_limit", &lim) == 0 && lim > m->next_ino)
+			m->next_ino = lim;
+		if (meta_get_u64(t, m->db_meta, "objid_limit", &lim) == 0 && lim > m->next_objid)
+			m->next_objid = lim;
 		MDB_val key = { 6, "fsname" }, val;
 		if (!mdb_get(t, m->db_meta, &key, &val) &&
 		    (val.mv_size != strlen(m->o.fsname) || memcmp(val.mv_data, m->o.fsname, val.mv_size))) {
@@ -256,7 +263,10 @@ int mds_db_open(struct mds *m)
 	mdb_env_set_maxreaders(m->env, 1024);
 	mdb_env_set_mapsize(m->env, (size_t)m->o.map_size);
 	/* NOTLS: read transactions are reused by whichever thread holds them. */
-	rc = mdb_env_open(m->env, m->o.dir, MDB_NOTLS, 0600);
+	/* NOSYNC: a commit is written to the page cache only; mds.c syncs
+	 * (mdb_env_sync) before answering what must be durable, and every
+	 * sync interval. */
+	rc = mdb_env_open(m->env, m->o.dir, MDB_NOTLS | MDB_NOSYNC, 0600);
 	if (rc) {
 		error("cannot open the metadata database in '%s': %s", m->o.dir, mdb_strerror(rc));
 		mdb_env_close(m->env);
@@ -264,7 +274,7 @@ int mds_db_open(struct mds *m)
 	}
 	int dead = 0;
 	mdb_reader_check(m->env, &dead);
-	if ((rc = load_or_format(m))) {
+	if ((rc = load_or_format(m)) || (rc = mds_db_sync(m))) {
 		error("cannot load the metadata database in '%s'; is it from another program?", m->o.dir);
 		mdb_env_close(m->env);
 		return rc;
@@ -272,15 +282,26 @@ int mds_db_open(struct mds *m)
 	return 0;
 }
 
+int mds_db_sync(struct mds *m)
+{
+	int rc = mdb_env_sync(m->env, 1);
+	if (rc) {
+		log_error("cannot sync the metadata database in '%s': %s", m->o.dir, mdb_strerror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
 void mds_db_close(struct mds *m)
 {
-	if (m->env)
+	if (m->env) {
+		mds_db_sync(m);
 		mdb_env_close(m->env);
+	}
 	m->env = NULL;
 }
 
 /* Exported for mds_ops.c: counters are written in the transaction that uses them. */
-int mds_meta_put_u64(MDB_txn *t, struct mds *m, const char *name, uint64_t v);
 int mds_meta_put_u64(MDB_txn *t, struct mds *m, const char *name, uint64_t v)
 {
 	return meta_put_u64(t, m->db_meta, name, v);

@@ -17,7 +17,6 @@
 #include "mds/mds.h"
 #include "proto/sfs_pack.h"
 
-int mds_meta_put_u64(MDB_txn *t, struct mds *m, const char *name, uint64_t v);
 int64_t mds_now_ns(void);
 
 static int lmdb_err(int rc)
@@ -593,8 +592,9 @@ static int op_create(struct mtx *x, struct mreq *r)
 	touch(x, &d, true);
 	if ((rc = inode_put(x, &d)))
 		return rc;
-	r->out->attr_layout_rep.attr = i.a;
-	r->out->attr_layout_rep.layout = i.layout;
+	r->out->create_rep.attr = i.a;
+	r->out->create_rep.layout = i.layout;
+	r->out->create_rep.pattr = d.a;
 	if (type == S_IFREG && (q->flags & SFS_CREATE_OPEN))
 		open_inc(x->m, r->peer->client_id, i.a.ino); /* create + open in one */
 	return 0;
@@ -617,7 +617,8 @@ static int op_mkdir(struct mtx *x, struct mreq *r)
 	touch(x, &d, true);
 	if ((rc = inode_put(x, &d)))
 		return rc;
-	r->out->attr_rep.attr = i.a;
+	r->out->entry_rep.attr = i.a;
+	r->out->entry_rep.pattr = d.a;
 	return 0;
 }
 
@@ -637,7 +638,8 @@ static int op_symlink(struct mtx *x, struct mreq *r)
 	touch(x, &d, true);
 	if ((rc = inode_put(x, &d)))
 		return rc;
-	r->out->attr_rep.attr = i.a;
+	r->out->entry_rep.attr = i.a;
+	r->out->entry_rep.pattr = d.a;
 	return 0;
 }
 
@@ -675,7 +677,8 @@ static int op_link(struct mtx *x, struct mreq *r)
 	touch(x, &d, true);
 	if ((rc = inode_put(x, &i)) || (rc = inode_put(x, &d)))
 		return rc;
-	r->out->attr_rep.attr = i.a;
+	r->out->entry_rep.attr = i.a;
+	r->out->entry_rep.pattr = d.a;
 	return 0;
 }
 
@@ -687,7 +690,8 @@ static int sticky_ok(const struct mds_inode *d, const struct mds_inode *i, const
 	return -EPERM;
 }
 
-static int remove_name(struct mtx *x, const struct sfs_cred *c, uint64_t parent, const char *name, bool dir)
+static int remove_name(struct mtx *x, const struct sfs_cred *c, uint64_t parent, const char *name, bool dir,
+		       struct sfs_attr *pattr)
 {
 	struct mds_inode d, i;
 	struct dent de;
@@ -720,17 +724,20 @@ static int remove_name(struct mtx *x, const struct sfs_cred *c, uint64_t parent,
 	touch(x, &d, true);
 	if ((rc = inode_put(x, &d)))
 		return rc;
+	*pattr = d.a;
 	return inode_unlinked(x, &i);
 }
 
 static int op_unlink(struct mtx *x, struct mreq *r)
 {
-	return remove_name(x, &r->in->name_req.cred, r->in->name_req.parent, r->in->name_req.name, false);
+	return remove_name(x, &r->in->name_req.cred, r->in->name_req.parent, r->in->name_req.name, false,
+			   &r->out->attr_rep.attr);
 }
 
 static int op_rmdir(struct mtx *x, struct mreq *r)
 {
-	return remove_name(x, &r->in->name_req.cred, r->in->name_req.parent, r->in->name_req.name, true);
+	return remove_name(x, &r->in->name_req.cred, r->in->name_req.parent, r->in->name_req.name, true,
+			   &r->out->attr_rep.attr);
 }
 
 /* Is dir `anc` an ancestor of (or equal to) dir `ino`? */

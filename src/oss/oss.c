@@ -228,6 +228,11 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 	}
 	if (!rc && q->sync && fdatasync(fd))
 		rc = -errno;
+	/* Start writing the range back now, without waiting for it: otherwise
+	 * dirty pages pile up (the kernel starts at 10% of memory) and a
+	 * client's fsync or close after a long write waits for all of them. */
+	if (!rc && !q->sync && done)
+		sync_file_range(fd, (off_t)q->offset, (off_t)done, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (rc)
 		return rc;

@@ -183,6 +183,13 @@ static const struct field f_create_req[] = {
 	FX(struct sfs_create_req, F_U32, rdev), FX(struct sfs_create_req, F_U32, flags),
 	FX(struct sfs_create_req, F_SREQ, sreq), FEND
 };
+static const struct field f_create_rep[] = {
+	FX(struct sfs_create_rep, F_ATTR, attr), FX(struct sfs_create_rep, F_LAYOUT, layout),
+	FX(struct sfs_create_rep, F_ATTR, pattr), FEND
+};
+static const struct field f_entry_rep[] = {
+	FX(struct sfs_entry_rep, F_ATTR, attr), FX(struct sfs_entry_rep, F_ATTR, pattr), FEND
+};
 static const struct field f_attr_layout_rep[] = {
 	FX(struct sfs_attr_layout_rep, F_ATTR, attr), FX(struct sfs_attr_layout_rep, F_LAYOUT, layout), FEND
 };
@@ -230,7 +237,8 @@ static const struct field f_close_req[] = {
 };
 static const struct field f_setsize_req[] = {
 	FX(struct sfs_setsize_req, F_CRED, cred), FX(struct sfs_setsize_req, F_U64, ino),
-	FX(struct sfs_setsize_req, F_U64, size), FX(struct sfs_setsize_req, F_I64, mtime), FEND
+	FX(struct sfs_setsize_req, F_U64, size), FX(struct sfs_setsize_req, F_I64, mtime),
+	FX(struct sfs_setsize_req, F_U32, flags), FEND
 };
 static const struct field f_getlayout_rep[] = {
 	FX(struct sfs_getlayout_rep, F_LAYOUT, layout), FX(struct sfs_getlayout_rep, F_SREQ, sreq), FEND
@@ -304,13 +312,13 @@ static const struct opdesc ops[] = {
 	OP(SFS_CLTOMD_LOOKUP, struct sfs_name_req, f_name_req, struct sfs_attr_rep, f_attr_rep, 0, 0, false),
 	OP(SFS_CLTOMD_GETATTR, struct sfs_ino_req, f_ino_req, struct sfs_attr_rep, f_attr_rep, 0, 0, false),
 	OP(SFS_CLTOMD_SETATTR, struct sfs_setattr_req, f_setattr_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
-	OP(SFS_CLTOMD_CREATE, struct sfs_create_req, f_create_req, struct sfs_attr_layout_rep, f_attr_layout_rep, 0, 0, true),
-	OP(SFS_CLTOMD_MKDIR, struct sfs_mkdir_req, f_mkdir_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
-	OP(SFS_CLTOMD_UNLINK, struct sfs_name_req, f_name_req, struct sfs_empty, f_empty, 0, 0, true),
-	OP(SFS_CLTOMD_RMDIR, struct sfs_name_req, f_name_req, struct sfs_empty, f_empty, 0, 0, true),
+	OP(SFS_CLTOMD_CREATE, struct sfs_create_req, f_create_req, struct sfs_create_rep, f_create_rep, 0, 0, true),
+	OP(SFS_CLTOMD_MKDIR, struct sfs_mkdir_req, f_mkdir_req, struct sfs_entry_rep, f_entry_rep, 0, 0, true),
+	OP(SFS_CLTOMD_UNLINK, struct sfs_name_req, f_name_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
+	OP(SFS_CLTOMD_RMDIR, struct sfs_name_req, f_name_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
 	OP(SFS_CLTOMD_RENAME, struct sfs_rename_req, f_rename_req, struct sfs_empty, f_empty, 0, 0, true),
-	OP(SFS_CLTOMD_LINK, struct sfs_link_req, f_link_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
-	OP(SFS_CLTOMD_SYMLINK, struct sfs_symlink_req, f_symlink_req, struct sfs_attr_rep, f_attr_rep, 0, 0, true),
+	OP(SFS_CLTOMD_LINK, struct sfs_link_req, f_link_req, struct sfs_entry_rep, f_entry_rep, 0, 0, true),
+	OP(SFS_CLTOMD_SYMLINK, struct sfs_symlink_req, f_symlink_req, struct sfs_entry_rep, f_entry_rep, 0, 0, true),
 	OP(SFS_CLTOMD_READLINK, struct sfs_ino_req, f_ino_req, struct sfs_readlink_rep, f_readlink_rep, 0, 0, false),
 	OP(SFS_CLTOMD_READDIR, struct sfs_readdir_req, f_readdir_req, struct sfs_readdir_rep, f_readdir_rep, 0, SFS_READDIR_MAX, false),
 	OP(SFS_CLTOMD_STATFS, struct sfs_cred_req, f_cred_req, struct sfs_statfs_rep, f_statfs_rep, 0, 0, false),

@@ -76,21 +76,22 @@ enum sfs_op {
 	 * SFS_TIME_NOW for "the server's clock". */
 	SFS_CLTOMD_SETATTR = 12,
 	/* req: cred parent:64 name:STR mode:32 rdev:32 flags:32 sreq
-	 * rep: attr layout.  Regular files get their layout (objects) here: from
-	 * sreq when given, else the parent's default, else the file system's.
-	 * flags: SFS_CREATE_EXCL. */
+	 * rep: attr layout pattr.  Regular files get their layout (objects) here:
+	 * from sreq when given, else the parent's default, else the file
+	 * system's.  flags: SFS_CREATE_EXCL.  pattr: the parent directory after
+	 * the change (so a client can answer for it without asking again). */
 	SFS_CLTOMD_CREATE = 13,
-	/* req: cred parent:64 name:STR mode:32   rep: attr */
+	/* req: cred parent:64 name:STR mode:32   rep: attr pattr */
 	SFS_CLTOMD_MKDIR = 14,
-	/* req: cred parent:64 name:STR           rep: (empty) */
+	/* req: cred parent:64 name:STR           rep: pattr (as attr) */
 	SFS_CLTOMD_UNLINK = 15,
 	SFS_CLTOMD_RMDIR = 16,
 	/* req: cred parent:64 name:STR newparent:64 newname:STR flags:32 (SFS_RENAME_*)
 	 * rep: (empty) */
 	SFS_CLTOMD_RENAME = 17,
-	/* req: cred ino:64 newparent:64 newname:STR   rep: attr */
+	/* req: cred ino:64 newparent:64 newname:STR   rep: attr pattr (of newparent) */
 	SFS_CLTOMD_LINK = 18,
-	/* req: cred parent:64 name:STR target:STR(<=4095)   rep: attr */
+	/* req: cred parent:64 name:STR target:STR(<=4095)   rep: attr pattr */
 	SFS_CLTOMD_SYMLINK = 19,
 	/* req: cred ino:64    rep: target:STR */
 	SFS_CLTOMD_READLINK = 20,
@@ -107,8 +108,10 @@ enum sfs_op {
 	 * Drops one open handle; has_size: the client wrote up to size (the
 	 * size only grows here, it never shrinks). */
 	SFS_CLTOMD_CLOSE = 24,
-	/* req: cred ino:64 size:64 mtime:64   rep: attr
-	 * Grows the size to at least size (flush, fsync); durable when answered. */
+	/* req: cred ino:64 size:64 mtime:64 flags:32   rep: attr
+	 * Grows the size to at least size (flush, fsync).  With SFS_SETSIZE_SYNC
+	 * (fsync, fsyncdir) every change answered so far is durable when this
+	 * is answered; without it, visible to every client at once. */
 	SFS_CLTOMD_SETSIZE = 25,
 	/* req: cred ino:64   rep: layout sreq (the directory default, if a directory) */
 	SFS_CLTOMD_GETLAYOUT = 26,
@@ -196,6 +199,7 @@ int32_t sfs_status_from_errno(int err);       /* err positive or negative */
 #define SFS_CREATE_EXCL 0x01
 #define SFS_CREATE_OPEN 0x100        /* CREATE also opens the file (counts as OPEN) */
 #define SFS_OPEN_REOPEN 0x80000000u  /* OPEN flag: re-register a handle after an MDS restart */
+#define SFS_SETSIZE_SYNC 0x01        /* SETSIZE: answer once every change is durable */
 #define SFS_RENAME_NOREPLACE 0x01
 #define SFS_RENAME_EXCHANGE  0x02
 #define SFS_XATTR_CREATE  0x01
@@ -278,6 +282,8 @@ struct sfs_create_req {
 	uint32_t mode, rdev, flags; struct sfs_sreq sreq;
 };
 struct sfs_attr_layout_rep { struct sfs_attr attr; struct sfs_layout layout; };
+struct sfs_create_rep { struct sfs_attr attr; struct sfs_layout layout; struct sfs_attr pattr; };
+struct sfs_entry_rep { struct sfs_attr attr; struct sfs_attr pattr; };
 struct sfs_mkdir_req { struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1]; uint32_t mode; };
 struct sfs_rename_req {
 	struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1];
@@ -294,7 +300,7 @@ struct sfs_statfs_rep {
 };
 struct sfs_open_req { struct sfs_cred cred; uint64_t ino; uint32_t flags; };
 struct sfs_close_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; uint8_t has_size; };
-struct sfs_setsize_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; };
+struct sfs_setsize_req { struct sfs_cred cred; uint64_t ino, size; int64_t mtime; uint32_t flags; };
 struct sfs_getlayout_rep { struct sfs_layout layout; struct sfs_sreq sreq; };
 struct sfs_setlayout_req { struct sfs_cred cred; uint64_t ino; struct sfs_sreq sreq; };
 struct sfs_layout_rep { struct sfs_layout layout; };
@@ -324,6 +330,7 @@ union sfs_msg {
 	struct sfs_name_req name_req; struct sfs_ino_req ino_req; struct sfs_attr_rep attr_rep;
 	struct sfs_setattr_req setattr_req; struct sfs_create_req create_req;
 	struct sfs_attr_layout_rep attr_layout_rep; struct sfs_mkdir_req mkdir_req;
+	struct sfs_create_rep create_rep; struct sfs_entry_rep entry_rep;
 	struct sfs_rename_req rename_req; struct sfs_link_req link_req;
 	struct sfs_symlink_req symlink_req; struct sfs_readlink_rep readlink_rep;
 	struct sfs_readdir_req readdir_req; struct sfs_readdir_rep readdir_rep;
