@@ -41,7 +41,8 @@ _t_result() { # status description
 		echo "ok $_t_count - $2"
 	else
 		echo "not ok $_t_count - $2"
-		_t_failed=$((_t_failed + 1))
+		# A point marked "# TODO why" is a known bug: shown, not counted.
+		case "$2" in *"# TODO"*) ;; *) _t_failed=$((_t_failed + 1)) ;; esac
 	fi
 }
 # ok DESC CMD...: passes when CMD exits 0; its output is shown only on failure.

@@ -918,7 +918,7 @@ static void test_shipped_templates(void **state)
 	assert_string_equal(oss->inits[1].spec, "stratusfs:oss:1.0.0");
 	tmpl_free(r);
 	inst_bad(t, "{\"StripeCount\": -2}",
-	         "templates/stratusfs.txt:76: parameter 'StripeCount' must be between -1 and 1024 "
+	         "templates/stratusfs.txt:82: parameter 'StripeCount' must be between -1 and 1024 "
 	         "(Integer), not -2");
 	r = inst_ok(t, "{\"StripeSize\": \"2m\", \"StripeCount\": -1, \"MountPoint\": \"/scratch\"}");
 	assert_string_equal(sval(&tmpl_node_find(r, "oss")->config, "stratusfs.stripe_size"), "2m");
@@ -926,7 +926,7 @@ static void test_shipped_templates(void **state)
 	tmpl_free(t);
 
 	t = load_shipped("templates/slurm.txt");
-	inst_bad(t, NULL, "templates/slurm.txt:70: parameter 'StorageCluster' (Storage cluster) is "
+	inst_bad(t, NULL, "templates/slurm.txt:74: parameter 'StorageCluster' (Storage cluster) is "
 	                  "required and has no default: give it a value");
 	r = inst_ok(t, "{\"StorageCluster\": \"storage\", \"MaxExecuteNodes\": 4, \"IdleTime\": 30}");
 	const struct tmpl_node *s = tmpl_node_find(r, "scheduler");
