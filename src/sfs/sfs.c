@@ -704,10 +704,11 @@ static int start_oss(const char *dir, int i, const char *listen, const char *mds
 	return wait_file(pidf, 10000) ? error("sfs-oss %d did not start; see '%s'", i, log) : 0;
 }
 
-static int local_up(int argc, char **argv)
+static int local_up_opts(struct local_opts *op, int argc, char **argv)
 {
-	struct local_opts o;
+	struct local_opts o = *op;
 	int i = cfg_parse_args(&local_up_prog, &o, argc, argv);
+	*op = o;
 	const char *dir = NULL;
 	for (; i < argc; i++) {
 		if (dir)
@@ -895,6 +896,16 @@ static void stop_pidfile(const char *dir, const char *name)
 			kill((pid_t)pid, SIGKILL);
 	}
 	unlink(p);
+}
+
+/* The options' strings are released whatever happened (leak checkers). */
+static int local_up(int argc, char **argv)
+{
+	struct local_opts o;
+	memset(&o, 0, sizeof(o));
+	int rc = local_up_opts(&o, argc, argv);
+	cfg_release(&local_up_prog, &o);
+	return rc;
 }
 
 static int local_down(int argc, char **argv)

@@ -124,9 +124,11 @@ int main(int argc, char **argv)
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0) {
 			printf("dropped\n");
+			cfg_release(&bp_prog, &o);
 			return 0;
 		}
 	}
 	printf("still connected\n");
+	cfg_release(&bp_prog, &o);
 	return 1;
 }
