@@ -12,7 +12,14 @@
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+# Nodes get a private /tmp, so the programs they run (agent, file-system
+# daemons, benchmarks) must not live under /tmp: a tree checked out there
+# builds into /var/tmp instead.
+ifeq ($(filter /tmp/%,$(CURDIR)),)
 BUILD      ?= build
+else
+BUILD      ?= /var/tmp/stratus-build$(subst /,-,$(CURDIR))
+endif
 CC         ?= gcc
 PKG_CONFIG ?= pkg-config
 
