@@ -12,7 +12,7 @@ mgr_start() {
 		stratusd --state-dir "$MGR_STATE" --init-admin admin --password-file "$T/admin.pw" >/dev/null || return 1
 	fi
 	rm -f "$T/port"
-	t_start stratusd stratusd --state-dir "$MGR_STATE" --port "${MGR_PORT_FIXED:-0}" --port-file "$T/port" \
+	t_start stratusd stratusd --state-dir "$MGR_STATE" --web-dir "$TOP/web" --port "${MGR_PORT_FIXED:-0}" --port-file "$T/port" \
 		--listen 0.0.0.0 --network "${MGR_NET:-10.$((100 + $$ % 100)).0.0/16}" "$@"
 	MGR_PID=$T_PID
 	t_wait 20 "stratusd listening" test -s "$T/port" || return 1
