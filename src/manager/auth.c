@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "manager/db.h"
+#include "manager/session.h"
 
 int auth_hash_password(const char *password, char **hash)
 {
@@ -101,16 +102,39 @@ int auth_token_hash(const char *token, char out[65])
 int auth_user_set(struct db *db, const char *name, const char *password, int replace)
 {
 	char *hash = NULL;
+	int64_t uid = 0;
 	int rc = auth_hash_password(password, &hash);
 	if (rc)
 		return rc;
-	if (replace)
-		rc = db_exec(db, "INSERT INTO users (name, hash, created) VALUES (?, ?, ?) "
-			     "ON CONFLICT (name) DO UPDATE SET hash = excluded.hash",
-			     "ssi", name, hash, util_wall_ms());
-	else
+	if (!replace) {
 		rc = db_exec(db, "INSERT INTO users (name, hash, created) VALUES (?, ?, ?)",
 			     "ssi", name, hash, util_wall_ms());
+		free(hash);
+		return rc < 0 ? rc : 0;
+	}
+	/* One transaction: the new hash is never in place while what the old
+	 * password opened (tokens, browser sessions) still works. */
+	db_lock(db);
+	if ((rc = db_begin(db)))
+		goto out;
+	rc = db_exec(db, "INSERT INTO users (name, hash, created) VALUES (?, ?, ?) "
+		     "ON CONFLICT (name) DO UPDATE SET hash = excluded.hash",
+		     "ssi", name, hash, util_wall_ms());
+	if (rc >= 0)
+		rc = db_get_int(db, &uid, "SELECT id FROM users WHERE name = ?", "s", name);
+	if (rc >= 0)
+		rc = auth_user_revoke_all(db, uid);
+	/* The sessions table may not exist yet (--init-admin before the first start). */
+	if (rc >= 0)
+		rc = session_init(db);
+	if (rc >= 0)
+		rc = session_logout_user(db, uid);
+	if (rc >= 0)
+		rc = db_commit(db);
+	if (rc < 0)
+		db_rollback(db);
+out:
+	db_unlock(db);
 	free(hash);
 	return rc < 0 ? rc : 0;
 }

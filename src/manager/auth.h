@@ -39,7 +39,12 @@ int auth_new_token(char out[AUTH_TOKEN_LEN + 1]);
 /* Hex SHA-256 of a token, as stored. */
 int auth_token_hash(const char *token, char out[65]);
 
-/* Create user NAME (or replace its password).  0, -EEXIST, -errno. */
+/*
+ * Create user NAME; with replace, create it or give it a new password, which
+ * also ends everything the old password opened: every token of the user and
+ * every browser session (session.h), in the same transaction.  0, -EEXIST
+ * (exists, !replace), -errno.
+ */
 int auth_user_set(struct db *db, const char *name, const char *password, int replace);
 /* Check NAME/PASSWORD and issue a user token.  0, -EACCES on bad credentials. */
 int auth_login(struct db *db, const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1]);

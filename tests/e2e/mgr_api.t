@@ -17,7 +17,7 @@ routes=(
 	"GET /events" "GET /node" "GET /node/spec?project=p&spec=s&version=1" "POST /node/state"
 	"POST /node/script" "POST /node/heartbeat" "GET /node/cluster-nodes" "GET /no/such/route"
 )
-plan $(( ${#routes[@]} * 2 + 18 ))
+plan $(( ${#routes[@]} * 2 + 28 ))
 
 mgr_start "$T/state" --provider none || bail "stratusd did not start"
 for r in "${routes[@]}"; do
@@ -53,3 +53,22 @@ is "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is --cacert "$MGR_STATE/t
 is "$(mgr_curl PUT /templates/bad "${A[@]}" -d '{"text":"[cluster x]\n[[node a]]\n[[[cluster-init nocolon]]]\n"}')" 400 \
 	"a bad template is refused at import"
 like "$(cat "$T/body")" 'template:3' "with the line it is wrong on"
+
+# A password reset ends what the old password opened: the user's API tokens
+# and browser sessions, while stratusd runs.
+pw=$(cat "$T/admin.pw")
+is "$(mgr_curl POST /session -D "$T/hdr" -H "Content-Type: application/json" -d '{"username":"admin","password":"'"$pw"'"}')" 200 "a browser logs in"
+sid=$(tr -d '\r' <"$T/hdr" | sed -n 's/^[Ss]et-[Cc]ookie: __Host-stratus_session=\([0-9a-f]*\);.*/\1/p')
+S=(-H "Cookie: __Host-stratus_session=$sid")
+is "$(mgr_curl GET /session "${S[@]}")" 200 "its session cookie works"
+is "$(mgr_curl GET /clusters "${S[@]}")" 200 "on the API routes too"
+echo "new-pw-$$" >"$T/new.pw"
+ok "stratusd --init-admin resets the password while stratusd runs" \
+	sh -c 'stratusd --state-dir "$1" --init-admin admin --password-file "$2" >/dev/null' sh "$MGR_STATE" "$T/new.pw"
+is "$(mgr_curl GET /whoami "${A[@]}")" 401 "after the reset the token of the old password is refused"
+is "$(mgr_curl GET /session "${S[@]}")" 401 "and so is the old session cookie"
+is "$(mgr_curl GET /clusters "${S[@]}")" 401 "on the API routes too"
+is "$(mgr_curl POST /login -d '{"username":"admin","password":"'"$pw"'"}')" 401 "the old password is refused"
+is "$(mgr_curl POST /login -d '{"username":"admin","password":"'"$(cat "$T/new.pw")"'"}')" 200 "the new one gets a token"
+tok=$(perl -MJSON::PP -0ne 'print decode_json($_)->{token}' "$T/body")
+is "$(mgr_curl GET /whoami -H "Authorization: Bearer $tok")" 200 "which works"

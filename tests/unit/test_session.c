@@ -152,6 +152,29 @@ static void test_sessions_in_datastore(void **state)
 	assert_int_equal(session_logout_user(db, si.user_id), 0);
 	assert_int_equal(session_lookup(db, id, &got), -EACCES);
 
+	/*
+	 * A new password ends what the old one opened: the user's browser
+	 * sessions and API tokens, not another user's.
+	 */
+	char tok[AUTH_TOKEN_LEN + 1], btok[AUTH_TOKEN_LEN + 1], bid[SESSION_ID_LEN + 1];
+	struct auth_who who;
+	struct session_info bsi;
+	assert_int_equal(auth_user_set(db, "bob", "bob horse", 0), 0);
+	assert_int_equal(session_login(db, "alice", "right horse", id, &si), 0);
+	assert_int_equal(auth_login(db, "alice", "right horse", tok), 0);
+	assert_int_equal(session_login(db, "bob", "bob horse", bid, &bsi), 0);
+	assert_int_equal(auth_login(db, "bob", "bob horse", btok), 0);
+	assert_int_equal(auth_user_set(db, "alice", "new horse", 1), 0);
+	assert_int_equal(session_lookup(db, id, &got), -EACCES);
+	assert_int_equal(auth_lookup(db, tok, &who), -EACCES);
+	assert_int_equal(session_login(db, "alice", "right horse", id, &si), -EACCES);
+	assert_int_equal(session_login(db, "alice", "new horse", id, &si), 0);
+	assert_int_equal(session_lookup(db, id, &got), 0);
+	assert_int_equal(session_lookup(db, bid, &got), 0);
+	assert_string_equal(got.user, "bob");
+	assert_int_equal(auth_lookup(db, btok, &who), 0);
+	assert_string_equal(who.name, "bob");
+
 	db_close(db);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
