@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,98 @@ int cluster_terminate(struct mgr *m, const char *name, bool force, struct op_err
 	return 0;
 }
 
+/*
+ * Remove ROOT/REL and everything below it, if it is really there: the real
+ * path of ROOT/REL must be the real path of ROOT, "/", REL, so that neither
+ * a symlink on the way nor a ".." in a name leads out of ROOT.  Nothing
+ * there is no error.  WHAT names it in the log.
+ */
+static void remove_below(const char *root, const char *rel, const char *what)
+{
+	char rroot[PATH_MAX], path[PATH_MAX], want[PATH_MAX], got[PATH_MAX];
+	if (!realpath(root, rroot))
+		return;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) >= sizeof(path) ||
+	    (size_t)snprintf(want, sizeof(want), "%s/%s", rroot, rel) >= sizeof(want))
+		return;
+	if (!realpath(path, got)) {
+		if (errno != ENOENT)
+			log_warn("not removing %s '%s': %s", what, path, strerror(errno));
+		return;
+	}
+	if (strcmp(got, want)) {
+		log_warn("not removing %s '%s': it leads to '%s', not to a folder of its own in '%s'",
+			 what, path, got, rroot);
+		return;
+	}
+	char *argv[] = { "rm", "-rf", "--one-file-system", "--", got, NULL };
+	char *err = NULL;
+	if (run_argv(argv, NULL, NULL, &err))
+		log_warn("cannot remove %s '%s': %s", what, got, err ? err : "rm failed");
+	free(err);
+}
+
+/* Is DIR (resolved) ROOT (resolved) or below it?  The real path of DIR into out. */
+static bool dir_within(const char *dir, const char *root, char out[PATH_MAX])
+{
+	char rroot[PATH_MAX];
+	if (!realpath(root, rroot) || !realpath(dir, out))
+		return false;
+	size_t n = strlen(rroot);
+	return !strcmp(out, rroot) || (strcmp(rroot, "/") && !strncmp(out, rroot, n) && out[n] == '/');
+}
+
+/*
+ * After a cluster's records are gone: what its nodes left on this host.
+ * NODES: {name, template, holder_pid, netns} of every node, DEF the
+ * cluster's definition.  STATE/nodes/NODE (agent files, host keys) goes;
+ * node data (DATA/nodes/NODE, DATA/clusters/CLUSTER, DATA a node's
+ * stratus.data_dir) goes where DATA lies within --node-data-dir.  A node
+ * that still has a holder or a namespace keeps everything of its own.
+ */
+static void cluster_remove_files(struct mgr *m, const char *name, json_t *nodes, json_t *def)
+{
+	char rel[PATH_MAX], data[PATH_MAX];
+	json_t *dirs = json_object(); /* real data dirs -> true when a node there is not terminated */
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n) {
+		const char *node = json_string_value(json_object_get(n, "name"));
+		json_t *conf = json_object_get(def_node(def, json_string_value(json_object_get(n, "template")) ?: ""),
+					       "configuration");
+		const char *dd = json_string_value(json_object_get(conf, "stratus.data_dir"));
+		bool live = json_integer_value(json_object_get(n, "holder_pid")) > 0 ||
+			    *(json_string_value(json_object_get(n, "netns")) ?: "");
+		if (!dd || !*dd)
+			dd = MGR_NODE_DATA_DEFAULT;
+		bool in = dir_within(dd, m->o.node_data_dir, data);
+		if (!in && access(dd, F_OK) == 0)
+			log_warn("not removing the data of node '%s' in '%s': it is outside --node-data-dir '%s'",
+				 node, dd, m->o.node_data_dir);
+		if (live) {
+			log_warn("not removing the files of node '%s': it still has a holder or a namespace", node);
+			if (in)
+				json_object_set_new(dirs, data, json_true());
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "nodes/%s", node);
+		remove_below(m->o.state_dir, rel, "the node folder");
+		if (!in)
+			continue;
+		remove_below(data, rel, "the node data");
+		if (!json_object_get(dirs, data))
+			json_object_set_new(dirs, data, json_false());
+	}
+	const char *d;
+	json_t *live;
+	snprintf(rel, sizeof(rel), "clusters/%s", name);
+	json_object_foreach(dirs, d, live)
+		if (!json_is_true(live))
+			remove_below(d, rel, "the cluster data");
+	remove_below(m->o.state_dir, rel, "the cluster folder");
+	json_decref(dirs);
+}
+
 int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e)
 {
 	json_t *c = cluster_row(m, name);
@@ -438,16 +531,16 @@ int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e
 	}
 	db_lock(m->db);
 	db_begin(m->db);
+	json_t *nodes = db_query_json(m->db, "SELECT name, template, holder_pid, netns FROM nodes "
+				      "WHERE cluster_id = ?", "i", cid);
 	db_exec(m->db, "DELETE FROM tokens WHERE kind = 'node' AND node_id IN (SELECT id FROM nodes WHERE cluster_id = ?)", "i", cid);
 	db_exec(m->db, "DELETE FROM script_logs WHERE node_id IN (SELECT id FROM nodes WHERE cluster_id = ?)", "i", cid);
 	db_exec(m->db, "DELETE FROM nodes WHERE cluster_id = ?", "i", cid);
 	db_exec(m->db, "DELETE FROM clusters WHERE id = ?", "i", cid);
 	db_commit(m->db);
 	db_unlock(m->db);
-	char dir[PATH_MAX];
-	mgr_path(m, dir, sizeof(dir), "clusters/%s", name);
-	char *argv[] = { "rm", "-rf", dir, NULL };
-	run_argv(argv, NULL, NULL, NULL);
+	cluster_remove_files(m, name, nodes, json_object_get(c, "definition"));
+	json_decref(nodes);
 	mgr_event(m, name, NULL, "cluster", "cluster deleted");
 	hosts_refresh(m);
 	json_decref(c);

@@ -18,6 +18,10 @@
 
 struct db;
 
+/* Where cluster-init keeps node data when a node's stratus.data_dir is not
+ * set (the projects' default), and the default of --node-data-dir. */
+#define MGR_NODE_DATA_DEFAULT "/var/lib/stratus-nodes"
+
 struct mgr_opts {
 	char *config;
 	char *state_dir;
@@ -43,6 +47,7 @@ struct mgr_opts {
 	int64_t retry_delay;       /* ms before the first; doubles each time */
 	int64_t retry_delay_max;   /* ms, the cap */
 	int64_t token_ttl;         /* ms a user token is good for; 0: until revoked */
+	char *node_data_dir;       /* node data below it is removed with its cluster */
 };
 
 struct job;

@@ -58,6 +58,7 @@ static const struct cfg_opt opts[] = {
 	CFG_DURATION("retry-delay", 0, struct mgr_opts, retry_delay, "5s", 100, 86400000, "wait before the first automatic retry; each next one waits twice as long"),
 	CFG_DURATION("retry-delay-max", 0, struct mgr_opts, retry_delay_max, "5m", 100, 86400000, "the longest wait between automatic retries"),
 	CFG_DURATION("token-ttl", 0, struct mgr_opts, token_ttl, "720h", 0, 31622400000LL, "how long a user's API token is good for (0: until revoked with 'stratus logout')"),
+	CFG_STR("node-data-dir", 0, struct mgr_opts, node_data_dir, MGR_NODE_DATA_DEFAULT, "delete_cluster removes the node data (a node's stratus.data_dir: DATA/nodes/NODE, DATA/clusters/CLUSTER) only where DATA is this folder or below it"),
 	CFG_END
 };
 static const struct cfg_program prog = {

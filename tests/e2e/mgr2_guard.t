@@ -17,26 +17,7 @@ plan 21
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-guard.XXXXXX)
 S="s$$" K="k$$"
-cleanup_guard() {
-	local inst i ns p br c
-	inst=$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
-	for c in "$K" "$S"; do stratus terminate_cluster "$c" --force >/dev/null 2>&1; done
-	for i in $(seq 1 150); do
-		[ "$(sqlite3 "$STATE/stratus.db" "SELECT COUNT(*) FROM clusters WHERE state <> 'Off'" 2>/dev/null)" = 0 ] && break
-		sleep 0.1
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^st-($S|$K)-"); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$inst" ]; then
-		for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep "^sb$inst-"); do
-			ip link del "$br" 2>/dev/null
-		done
-	fi
-	rm -rf "$STATE"
-}
-t_on_cleanup cleanup_guard
+t_on_cleanup 'mgr_cleanup "$STATE" "$K" "$S"'
 
 mgr_start "$STATE" --provider local || bail "stratusd did not start"
 mgr_login || bail "cannot initialize the CLI"

@@ -17,23 +17,7 @@ STATE=$(mktemp -d /var/tmp/stratus-mgr2-par.XXXXXX)
 C="p$$"
 cleanup_par() {
 	[ -n "${MGR2_KEEP_DB:-}" ] && sqlite3 "$STATE/stratus.db" ".backup $MGR2_KEEP_DB"
-	local inst i ns p br
-	inst=$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
-	stratus terminate_cluster "$C" >/dev/null 2>&1
-	for i in $(seq 1 150); do
-		stratus show_cluster 2>/dev/null | grep -Eq "^$C +partest +Off" && break
-		sleep 0.1
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^st-$C-"); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$inst" ]; then
-		for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep "^sb$inst-"); do
-			ip link del "$br" 2>/dev/null
-		done
-	fi
-	rm -rf "$STATE"
+	mgr_cleanup "$STATE" "$C"
 }
 t_on_cleanup cleanup_par
 

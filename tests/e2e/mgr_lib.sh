@@ -55,3 +55,31 @@ mgr_count() {
 
 # mgr_count_is CLUSTER STATE N [FILTER]: for t_wait (evaluated on every poll).
 mgr_count_is() { [ "$(mgr_count "$1" "$2" "${4:-}")" = "$3" ]; }
+
+# mgr_cleanup STATE CLUSTER...: a test's clean-up trap (t_on_cleanup).  It
+# terminates the clusters (--force: nothing is to be kept) and waits up to
+# 15 s until every cluster of this stratusd is Off; then, as a safety net
+# where stratusd could not, it kills and removes what is left of the
+# clusters' node namespaces (st-CLUSTER-*) and this stratusd's bridges (named
+# after its instance id), and removes STATE.
+mgr_cleanup() {
+	local state=$1 inst c i ns p br; shift
+	inst=$(sqlite3 "$state/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
+	for c in "$@"; do stratus terminate_cluster "$c" --force >/dev/null 2>&1; done
+	for i in $(seq 1 150); do
+		[ "$(sqlite3 "$state/stratus.db" "SELECT COUNT(*) FROM clusters WHERE state <> 'Off'" 2>/dev/null)" = 0 ] && break
+		sleep 0.1
+	done
+	for c in "$@"; do
+		for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^st-$c-"); do
+			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+			ip netns del "$ns" 2>/dev/null
+		done
+	done
+	if [ -n "$inst" ]; then
+		for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep "^sb$inst-"); do
+			ip link del "$br" 2>/dev/null
+		done
+	fi
+	rm -rf "$state"
+}

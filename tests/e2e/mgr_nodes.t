@@ -11,42 +11,23 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
 t_need_root
-t_need_cmd ip ssh ssh-keygen curl perl tar
+t_need_cmd ip ssh ssh-keygen curl perl tar sqlite3
 [ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
 [ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
-plan 36
+plan 42
 
 # Nodes replace /tmp with their own: the state directory must live elsewhere.
 STATE=$(mktemp -d /var/tmp/stratus-mgr-nodes.XXXXXX)
 C="t$$"
 OUT="$STATE/out"
-mkdir -p "$OUT"
-cleanup_nodes() {
-	local inst
-	inst=$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null)
-	stratus terminate_cluster "$C" >/dev/null 2>&1
-	for i in $(seq 1 150); do
-		stratus show_cluster 2>/dev/null | grep -Eq "^$C +nodetest +Off" && break
-		sleep 0.1
-	done
-	# Safety net if stratusd could not: only namespaces of this test's cluster.
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^st-$C-"); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	# ...and this stratusd's own bridges (named after its instance id).
-	if [ -n "$inst" ]; then
-		for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep "^sb$inst-"); do
-			ip link del "$br" 2>/dev/null
-		done
-	fi
-	rm -rf "$STATE"
-}
-t_on_cleanup cleanup_nodes
+# Node data (stratus.data_dir) below --node-data-dir, and one array's outside it.
+DATA="$STATE/data" OUTSIDE="$STATE/outside"
+mkdir -p "$OUT" "$DATA" "$OUTSIDE"
+t_on_cleanup 'mgr_cleanup "$STATE" "$C"'
 
 MGR_PORT_FIXED=$(t_free_port)
 # Failed nodes stay Failed here (retry by hand); mgr2_retry.t tests the automatic retries.
-mgr_start "$STATE" --provider local --retry-max 0 || bail "stratusd did not start"
+mgr_start "$STATE" --provider local --retry-max 0 --node-data-dir "$DATA" || bail "stratusd did not start"
 mgr_login || bail "cannot initialize the CLI"
 
 # The test project: a spec every node runs, and one that fails until fixed.
@@ -60,6 +41,10 @@ set -e
 echo "role of \$STRATUS_NODE_NAME: \$(stratus-node config test.role)"
 stratus-node config test.role > "$OUT/\$STRATUS_NODE_NAME.role"
 cp "\$STRATUS_SPEC_DIR/files/hello.txt" "$OUT/\$STRATUS_NODE_NAME.hello"
+d=\$(stratus-node config stratus.data_dir)
+mkdir -p "\$d/nodes/\$STRATUS_NODE_NAME" "\$d/clusters/\$STRATUS_CLUSTER"
+echo "\$STRATUS_NODE_NAME" >"\$d/nodes/\$STRATUS_NODE_NAME/marker"
+echo "\$STRATUS_NODE_NAME" >"\$d/clusters/\$STRATUS_CLUSTER/marker.\$STRATUS_NODE_NAME"
 SH
 echo "hello from files/" >"$proj/specs/base/cluster-init/files/hello.txt"
 cat >"$proj/specs/broken/cluster-init/scripts/10-fail.sh" <<'SH'
@@ -70,9 +55,11 @@ SH
 chmod +x "$proj"/specs/*/cluster-init/scripts/*.sh
 (cd "$proj" && stratus project upload default >/dev/null) || bail "project upload failed"
 
-cat >"$T/tmpl.txt" <<'TMPL'
+cat >"$T/tmpl.txt" <<TMPL
 [cluster nodetest]
     [[node defaults]]
+        [[[configuration]]]
+        stratus.data_dir = $DATA
         [[[cluster-init testproj:base:1.0.0]]]
     [[node head]]
         [[[configuration]]]
@@ -84,6 +71,7 @@ cat >"$T/tmpl.txt" <<'TMPL'
     [[nodearray broken]]
         [[[configuration]]]
         test.role = broken
+        stratus.data_dir = $OUTSIDE
         [[[cluster-init testproj:broken:1.0.0]]]
 TMPL
 stratus import_template -f "$T/tmpl.txt" >/dev/null && stratus create_cluster nodetest "$C" >/dev/null ||
@@ -153,7 +141,7 @@ holder=$(stratus show_nodes "$C" --format json >/dev/null; mgr_curl GET "/cluste
 	perl -MJSON::PP -0ne 'print decode_json($_)->{holder_pid}' "$T/body")
 kill -9 "$MGR_PID"; wait "$MGR_PID" 2>/dev/null
 kill -9 "$holder"
-mgr_start "$STATE" --provider local --retry-max 0 || bail "stratusd did not start again"
+mgr_start "$STATE" --provider local --retry-max 0 --node-data-dir "$DATA" || bail "stratusd did not start again"
 ok "after the restart the head node is still Ready" mgr_is "$C" "$C-head" Ready
 ok "the node whose holder died is Failed" mgr_is "$C" "$C-broken-1" Failed
 like "$(stratus show_nodes "$C")" "vanished while stratusd was down" "with the reason"
@@ -178,3 +166,19 @@ for ns in $(ip netns list | awk '{print $1}' | grep "^st-$C-"); do left="$left n
 grep -q "$STATE" /proc/mounts && left="$left mounts"
 ip -o link show type bridge | grep -q "sb$(sqlite3 "$STATE/stratus.db" "SELECT value FROM meta WHERE key='instance'")-" && left="$left bridge"
 is "$left" "" "no process, veth, namespace, mount or bridge is left"
+
+# delete_cluster removes what the nodes left: their folders in the state
+# directory, and their data below --node-data-dir, never a path outside it.
+ok "the nodes wrote data below their stratus.data_dir" \
+	test -e "$DATA/nodes/$C-head/marker" -a -e "$DATA/clusters/$C/marker.$C-head" -a -d "$STATE/nodes/$C-head"
+ok "the broken node wrote its data outside --node-data-dir" test -e "$OUTSIDE/nodes/$C-broken-1/marker"
+mkdir -p "$STATE/victim" && echo keep >"$STATE/victim/keep"
+rm -rf "$DATA/nodes/$C-execute-3" && ln -s "$STATE/victim" "$DATA/nodes/$C-execute-3"
+ok "delete_cluster" stratus delete_cluster "$C"
+left=""
+for n in head execute-1 execute-2 execute-3 broken-1; do [ -e "$STATE/nodes/$C-$n" ] && left="$left state/nodes/$C-$n"; done
+for n in head execute-1 execute-2; do [ -e "$DATA/nodes/$C-$n" ] && left="$left data/nodes/$C-$n"; done
+for d in "$DATA/clusters/$C" "$STATE/clusters/$C"; do [ -e "$d" ] && left="$left $d"; done
+is "$left" "" "the nodes' folders and their data below --node-data-dir are gone"
+ok "data outside --node-data-dir is kept" test -e "$OUTSIDE/nodes/$C-broken-1/marker" -a -e "$OUTSIDE/clusters/$C/marker.$C-broken-1"
+ok "a symlink in the data folder is not followed out of it" test -e "$STATE/victim/keep"
