@@ -167,6 +167,44 @@ out:
 	return rc;
 }
 
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "stratus: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+int cli_call(const struct client *c, const char *method, const char *path, json_t *body, json_t **out,
+	     long *status)
+{
+	long st = 0;
+	char *err = NULL;
+	json_t *ans = NULL;
+	int rc = client_call(c, method, path, body, NULL, 0, NULL, &st, &ans, &err);
+	json_decref(body);
+	if (rc) {
+		cli_fail("%s", err ? err : "request failed");
+		free(err);
+		return 1;
+	}
+	if (status)
+		*status = st;
+	if (st >= 400) {
+		cli_fail("%s", client_errtext(ans, st));
+		json_decref(ans);
+		return 1;
+	}
+	if (out)
+		*out = ans;
+	else
+		json_decref(ans);
+	return 0;
+}
+
 int client_peer_cert(const char *base, char **pem, char **err)
 {
 	char url[4096], ebuf[CURL_ERROR_SIZE] = "";

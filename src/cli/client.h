@@ -38,6 +38,20 @@ int client_call(const struct client *c, const char *method, const char *path, js
  */
 int client_peer_cert(const char *base, char **pem, char **err);
 
+/*
+ * The CLI's way to call: client_call with a JSON body (or none) that prints
+ * "stratus: error: WHY" on stderr when the manager could not be reached or
+ * answered 4xx/5xx.  Takes and frees body.  Returns 0 with *out (the answer,
+ * NULL when empty; left alone when out is NULL, the answer then dropped), or 1
+ * after printing why.  status (may be NULL) gets the HTTP status whenever the
+ * manager answered, refusals included.
+ */
+int cli_call(const struct client *c, const char *method, const char *path, json_t *body, json_t **out,
+	     long *status);
+
+/* Print "stratus: error: " and the message on stderr; returns 1 (the CLI's exit code for a failure). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The "error" of an answer, or a sentence made from the status. */
 const char *client_errtext(json_t *ans, long status);
 

@@ -77,18 +77,6 @@ struct pctx {
 	char **pos;
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "stratus: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 1;
-}
-
 static int load_settings(struct pctx *x)
 {
 	char path[PATH_MAX], *err = NULL;
@@ -102,40 +90,15 @@ static int load_settings(struct pctx *x)
 	}
 	cfg_defaults(&settings_prog, &x->s);
 	if (access(path, F_OK) != 0)
-		return fail("no CLI settings at '%s'; run 'stratus initialize' first", path);
+		return cli_fail("no CLI settings at '%s'; run 'stratus initialize' first", path);
 	if (cfg_load_file(&settings_prog, &x->s, path, &err)) {
-		fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : path);
+		cli_fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : path);
 		free(err);
 		return 1;
 	}
 	if (!x->s.url || !x->s.token)
-		return fail("'%s' has no url or token; run 'stratus initialize' again", path);
+		return cli_fail("'%s' has no url or token; run 'stratus initialize' again", path);
 	x->c = (struct client){ .url = x->s.url, .token = x->s.token, .verify = x->s.verify_ssl, .ca = x->s.ca };
-	return 0;
-}
-
-/* Call the manager (steals body); on failure print why and return 1. */
-static int call(struct pctx *x, const char *method, const char *path, json_t *body, json_t **out)
-{
-	long status = 0;
-	char *err = NULL;
-	json_t *ans = NULL;
-	int rc = client_call(&x->c, method, path, body, NULL, 0, NULL, &status, &ans, &err);
-	json_decref(body);
-	if (rc) {
-		fail("%s", err ? err : "request failed");
-		free(err);
-		return 1;
-	}
-	if (status >= 400) {
-		fail("%s", client_errtext(ans, status));
-		json_decref(ans);
-		return 1;
-	}
-	if (out)
-		*out = ans;
-	else
-		json_decref(ans);
 	return 0;
 }
 
@@ -205,7 +168,7 @@ static int pool_verb(struct pctx *x)
 			json_object_set_new(b, "install_dir", json_string(x->o.install_dir));
 		if (x->o.manager_address)
 			json_object_set_new(b, "manager_address", json_string(x->o.manager_address));
-		if (call(x, "POST", "/pools", b, &a))
+		if (cli_call(&x->c, "POST", "/pools", b, &a, NULL))
 			return 1;
 		if (x->json)
 			print_json(a);
@@ -213,7 +176,7 @@ static int pool_verb(struct pctx *x)
 			printf("Created pool '%s' (install directory %s)\n", x->pos[1],
 			       json_string_value(json_object_get(a, "install_dir")));
 	} else if (!strcmp(sub, "list") && x->npos == 1) {
-		if (call(x, "GET", "/pools", NULL, &a))
+		if (cli_call(&x->c, "GET", "/pools", NULL, &a, NULL))
 			return 1;
 		static const char *const k[] = { "name", "hosts", "free", "busy", "unclean", "install_dir" };
 		static const char *const h[] = { "NAME", "HOSTS", "FREE", "BUSY", "UNCLEAN", "INSTALL_DIR" };
@@ -223,7 +186,7 @@ static int pool_verb(struct pctx *x)
 			print_table(json_object_get(a, "pools"), k, h, 6);
 	} else if (!strcmp(sub, "show") && x->npos == 2) {
 		path1(path, sizeof(path), "/pools/", x->pos[1], "");
-		if (call(x, "GET", path, NULL, &a))
+		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 			return 1;
 		if (x->json) {
 			print_json(a);
@@ -238,12 +201,12 @@ static int pool_verb(struct pctx *x)
 		}
 	} else if (!strcmp(sub, "delete") && x->npos == 2) {
 		path1(path, sizeof(path), "/pools/", x->pos[1], "");
-		if (call(x, "DELETE", path, NULL, NULL))
+		if (cli_call(&x->c, "DELETE", path, NULL, NULL, NULL))
 			return 1;
 		if (!x->json)
 			printf("Deleted pool '%s'\n", x->pos[1]);
 	} else {
-		return fail("usage: stratus pool create NAME [--install-dir D] [--manager-address A] [--probe-interval 5s] "
+		return cli_fail("usage: stratus pool create NAME [--install-dir D] [--manager-address A] [--probe-interval 5s] "
 			    "[--fail-after 30s] | list | show NAME | delete NAME"), 2;
 	}
 	json_decref(a);
@@ -255,10 +218,10 @@ static int host_add(struct pctx *x)
 	char path[512], *key = NULL;
 	json_t *a = NULL;
 	if (!x->o.key)
-		return fail("host add needs --key FILE (the ssh private key the host accepts)"), 2;
+		return cli_fail("host add needs --key FILE (the ssh private key the host accepts)"), 2;
 	int e = util_read_file(x->o.key, 64 << 10, &key, NULL);
 	if (e < 0)
-		return fail("cannot read the key '%s': %s", x->o.key, strerror(-e));
+		return cli_fail("cannot read the key '%s': %s", x->o.key, strerror(-e));
 	json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "name", x->pos[2], "address", x->pos[3],
 			      "user", x->o.user, "private_key", key, "port", (json_int_t)x->o.port,
 			      "cores", (json_int_t)x->o.cores, "memory_mb", (json_int_t)(x->o.memory >> 20));
@@ -269,8 +232,8 @@ static int host_add(struct pctx *x)
 	if (x->o.machine_type)
 		json_object_set_new(b, "machine_type", json_string(x->o.machine_type));
 	path1(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
-	/* The body held the key: client_call sends it, call() frees it. */
-	if (call(x, "POST", path, b, &a))
+	/* The body held the key: cli_call sends it and frees it. */
+	if (cli_call(&x->c, "POST", path, b, &a, NULL))
 		return 1;
 	if (x->json) {
 		print_json(a);
@@ -307,7 +270,7 @@ static int host_verb(struct pctx *x)
 			path1(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
 		else
 			snprintf(path, sizeof(path), "/hosts");
-		if (call(x, "GET", path, NULL, &a))
+		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 			return 1;
 		if (x->json)
 			print_json(json_object_get(a, "hosts"));
@@ -315,18 +278,18 @@ static int host_verb(struct pctx *x)
 			print_table(json_object_get(a, "hosts"), host_keys, host_heads, 9);
 	} else if (!strcmp(sub, "show") && x->npos == 2) {
 		path1(path, sizeof(path), "/hosts/", x->pos[1], "");
-		if (call(x, "GET", path, NULL, &a))
+		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 			return 1;
 		print_json(a);
 	} else if (!strcmp(sub, "remove") && x->npos == 2) {
 		path1(path, sizeof(path), "/hosts/", x->pos[1], "");
-		if (call(x, "DELETE", path, NULL, NULL))
+		if (cli_call(&x->c, "DELETE", path, NULL, NULL, NULL))
 			return 1;
 		if (!x->json)
 			printf("Removed host '%s' (Stratus will not connect to it again)\n", x->pos[1]);
 	} else if (!strcmp(sub, "clear") && x->npos == 2) {
 		path1(path, sizeof(path), "/hosts/", x->pos[1], "/clear");
-		if (call(x, "POST", path, json_pack("{s:b}", "force", x->o.force), &a))
+		if (cli_call(&x->c, "POST", path, json_pack("{s:b}", "force", x->o.force), &a, NULL))
 			return 1;
 		if (x->json)
 			print_json(a);
@@ -334,7 +297,7 @@ static int host_verb(struct pctx *x)
 			printf("Host '%s' is %s%s\n", x->pos[1], json_string_value(json_object_get(a, "state")),
 			       x->o.force ? " (not cleaned over ssh: --force)" : " (cleaned over ssh)");
 	} else {
-		return fail("usage: stratus host add POOL NAME ADDRESS --key FILE [--user U] [--port P] [--cores N] "
+		return cli_fail("usage: stratus host add POOL NAME ADDRESS --key FILE [--user U] [--port P] [--cores N] "
 			    "[--memory SIZE] [--disks TEXT] [--machine-type T] | list [POOL] | show NAME | "
 			    "remove NAME | clear NAME [--force]"), 2;
 	}
@@ -410,13 +373,13 @@ int cli_pool_main(int argc, char **argv)
 	int nargc;
 	char **nargv = permute(argc - 1, argv + 1, &nargc);
 	if (!nargv)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	int idx = cfg_parse_args(&prog, &x.o, nargc, nargv);
 	x.pos = nargv + idx;
 	x.npos = nargc - idx;
 	int rc = 2;
 	if (strcmp(x.o.format, "json") && strcmp(x.o.format, "text")) {
-		fail("--format takes json or text, not '%s'", x.o.format);
+		cli_fail("--format takes json or text, not '%s'", x.o.format);
 		goto out;
 	}
 	x.json = !strcmp(x.o.format, "json");

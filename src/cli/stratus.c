@@ -80,18 +80,6 @@ struct ctx {
 	char **pos;
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "stratus: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 1;
-}
-
 /* ---------------------------------------------------------------- settings */
 
 static void config_path(struct ctx *x)
@@ -117,14 +105,14 @@ static int load_settings(struct ctx *x)
 	char *err = NULL;
 	cfg_defaults(&settings_prog, &x->s);
 	if (access(x->cfgpath, F_OK) != 0)
-		return fail("no CLI settings at '%s'; run 'stratus initialize' first", x->cfgpath);
+		return cli_fail("no CLI settings at '%s'; run 'stratus initialize' first", x->cfgpath);
 	if (cfg_load_file(&settings_prog, &x->s, x->cfgpath, &err)) {
-		fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : x->cfgpath);
+		cli_fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : x->cfgpath);
 		free(err);
 		return 1;
 	}
 	if (!x->s.url || !x->s.token)
-		return fail("'%s' has no url or token; run 'stratus initialize' again", x->cfgpath);
+		return cli_fail("'%s' has no url or token; run 'stratus initialize' again", x->cfgpath);
 	x->c.url = x->s.url;
 	x->c.token = x->s.token;
 	x->c.verify = x->s.verify_ssl;
@@ -132,40 +120,13 @@ static int load_settings(struct ctx *x)
 	if (x->o.verify_ssl) {
 		bool v;
 		if (cfg_parse_bool(x->o.verify_ssl, &v))
-			return fail("--verify-ssl takes true or false, not '%s'", x->o.verify_ssl);
+			return cli_fail("--verify-ssl takes true or false, not '%s'", x->o.verify_ssl);
 		x->c.verify = v;
 	}
 	return 0;
 }
 
 /* ---------------------------------------------------------------- calls and output */
-
-/* Call the manager; on failure print the reason and return 1. *out on success. */
-static int call(struct ctx *x, const char *method, const char *path, json_t *body, json_t **out, long *st)
-{
-	long status = 0;
-	char *err = NULL;
-	json_t *ans = NULL;
-	int rc = client_call(&x->c, method, path, body, NULL, 0, NULL, &status, &ans, &err);
-	json_decref(body);
-	if (rc) {
-		fail("%s", err ? err : "request failed");
-		free(err);
-		return 1;
-	}
-	if (st)
-		*st = status;
-	if (status >= 400) {
-		fail("%s", client_errtext(ans, status));
-		json_decref(ans);
-		return 1;
-	}
-	if (out)
-		*out = ans;
-	else
-		json_decref(ans);
-	return 0;
-}
 
 static void print_json(json_t *j)
 {
@@ -258,7 +219,7 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 	struct buf b = BUF_INIT(1 << 16);
 	int rc = util_mkdirs(x->cfgdir, 0700);
 	if (rc)
-		return fail("cannot create '%s': %s", x->cfgdir, strerror(-rc));
+		return cli_fail("cannot create '%s': %s", x->cfgdir, strerror(-rc));
 	buf_printf(&b, "# stratus CLI settings, written by 'stratus initialize' (secret: mode 0600)\n"
 		   "url = %s\nusername = %s\n", url, user);
 	/* No token: logged out ('stratus logout'); initialize logs in again. */
@@ -271,7 +232,7 @@ static int write_settings(struct ctx *x, const char *url, const char *user, cons
 	explicit_bzero(b.data, b.len);
 	buf_release(&b);
 	if (rc)
-		return fail("cannot write '%s': %s", x->cfgpath, strerror(-rc));
+		return cli_fail("cannot write '%s': %s", x->cfgpath, strerror(-rc));
 	chmod(x->cfgpath, 0600);
 	return 0;
 }
@@ -281,7 +242,7 @@ static int pin_cert(struct ctx *x, const char *pem, size_t len, char *capath, si
 {
 	snprintf(capath, calen, "%s/manager.pem", x->cfgdir);
 	if (util_mkdirs(x->cfgdir, 0700) || util_write_file_atomic(capath, pem, len, 0644))
-		return fail("cannot store the certificate in '%s'", capath);
+		return cli_fail("cannot store the certificate in '%s'", capath);
 	return 0;
 }
 
@@ -306,14 +267,14 @@ static int trust_prompt(struct ctx *x, const char *url, char *capath, size_t cal
 	free(err);
 	err = NULL;
 	if (client_peer_cert(url, &pem, &err)) {
-		fail("%s", err ? err : "cannot fetch the manager's certificate");
+		cli_fail("%s", err ? err : "cannot fetch the manager's certificate");
 		free(err);
 		return 1;
 	}
 	struct cert_info ci;
 	if (cert_describe(pem, &ci)) {
 		free(pem);
-		return fail("the certificate that '%s' shows cannot be read; give the manager's certificate with --ca FILE", url);
+		return cli_fail("the certificate that '%s' shows cannot be read; give the manager's certificate with --ca FILE", url);
 	}
 	struct tm tm;
 	time_t t = ci.expires;
@@ -329,7 +290,7 @@ static int trust_prompt(struct ctx *x, const char *url, char *capath, size_t cal
 	free(yes);
 	if (!ok) {
 		free(pem);
-		return fail("not trusting the certificate of '%s'; nothing was sent or written. Give the manager's "
+		return cli_fail("not trusting the certificate of '%s'; nothing was sent or written. Give the manager's "
 			    "certificate with --ca FILE, or answer yes after checking its fingerprint", url);
 	}
 	int rc = pin_cert(x, pem, strlen(pem), capath, calen);
@@ -348,7 +309,7 @@ static int v_initialize(struct ctx *x)
 	int rc = 1;
 
 	if (o->verify_ssl && cfg_parse_bool(o->verify_ssl, &verify))
-		return fail("--verify-ssl takes true or false, not '%s'", o->verify_ssl);
+		return cli_fail("--verify-ssl takes true or false, not '%s'", o->verify_ssl);
 	char capath[PATH_MAX + 32];
 	const char *ca = NULL;
 	if (!o->batch) {
@@ -368,7 +329,7 @@ static int v_initialize(struct ctx *x)
 	if (o->password_file) {
 		char *t = NULL;
 		if (util_read_file(o->password_file, 4096, &t, NULL) < 0)
-			return fail("cannot read the password file '%s'", o->password_file);
+			return cli_fail("cannot read the password file '%s'", o->password_file);
 		t[strcspn(t, "\r\n")] = '\0';
 		pw = t;
 	} else if (o->password) {
@@ -377,7 +338,7 @@ static int v_initialize(struct ctx *x)
 		pw = prompt("Password", true);
 	}
 	if (!url || !*url || !user || !*user || !pw) {
-		fail("initialize needs --url, --username and --password (or --password-file) with --batch");
+		cli_fail("initialize needs --url, --username and --password (or --password-file) with --batch");
 		rc = 2;
 		goto out;
 	}
@@ -389,7 +350,7 @@ static int v_initialize(struct ctx *x)
 		size_t len = 0;
 		if (util_read_file(o->ca, 1 << 20, &pem, &len) < 0 || !strstr(pem, "BEGIN CERTIFICATE")) {
 			free(pem);
-			fail("'%s' is not a PEM certificate; give the manager's certificate (STATE_DIR/tls/cert.pem)", o->ca);
+			cli_fail("'%s' is not a PEM certificate; give the manager's certificate (STATE_DIR/tls/cert.pem)", o->ca);
 			goto out;
 		}
 		int prc = pin_cert(x, pem, len, capath, sizeof(capath));
@@ -405,23 +366,23 @@ static int v_initialize(struct ctx *x)
 	int e = client_call(&c, "POST", "/login", body, NULL, 0, NULL, &status, &ans, &err);
 	json_decref(body);
 	if (e) {
-		fail("%s", err ? err : "cannot reach the manager");
+		cli_fail("%s", err ? err : "cannot reach the manager");
 		free(err);
 		goto out;
 	}
 	if (status == 401) {
-		fail("wrong username or password for '%s' at %s", user, url);
+		cli_fail("wrong username or password for '%s' at %s", user, url);
 		json_decref(ans);
 		goto out;
 	}
 	if (status == 404 || !json_is_string(json_object_get(ans, "token"))) {
-		fail("'%s' answered %ld but does not look like a Stratus manager; check the URL (https://HOST:PORT, no path)",
+		cli_fail("'%s' answered %ld but does not look like a Stratus manager; check the URL (https://HOST:PORT, no path)",
 		     url, status);
 		json_decref(ans);
 		goto out;
 	}
 	if (status >= 400) {
-		fail("%s", client_errtext(ans, status));
+		cli_fail("%s", client_errtext(ans, status));
 		json_decref(ans);
 		goto out;
 	}
@@ -443,8 +404,8 @@ static int v_logout(struct ctx *x)
 {
 	json_t *a = NULL;
 	if (x->npos != 0)
-		return fail("usage: stratus logout [--all]"), 2;
-	if (call(x, "POST", "/logout", json_pack("{s:b}", "all", x->o.all), &a, NULL))
+		return cli_fail("usage: stratus logout [--all]"), 2;
+	if (cli_call(&x->c, "POST", "/logout", json_pack("{s:b}", "all", x->o.all), &a, NULL))
 		return 1;
 	long long n = (long long)json_integer_value(json_object_get(a, "revoked"));
 	json_decref(a);
@@ -465,8 +426,8 @@ static int v_locker(struct ctx *x)
 {
 	json_t *a = NULL;
 	if (x->npos != 1 || strcmp(x->pos[0], "list"))
-		return fail("usage: stratus locker list"), 2;
-	if (call(x, "GET", "/lockers", NULL, &a, NULL))
+		return cli_fail("usage: stratus locker list"), 2;
+	if (cli_call(&x->c, "GET", "/lockers", NULL, &a, NULL))
 		return 1;
 	if (x->json)
 		print_json(json_object_get(a, "lockers"));
@@ -485,12 +446,12 @@ static int v_project(struct ctx *x)
 	struct project_info *pi = NULL;
 	int rc = 1;
 	if (x->npos != 2 || strcmp(x->pos[0], "upload"))
-		return fail("usage: stratus project upload LOCKER (in the project folder)"), 2;
+		return cli_fail("usage: stratus project upload LOCKER (in the project folder)"), 2;
 	const char *locker = x->pos[1];
 	if (util_read_file("project.ini", INI_MAX_TEXT, &text, &len) < 0)
-		return fail("no project.ini here; run 'stratus project upload' in the project folder");
+		return cli_fail("no project.ini here; run 'stratus project upload' in the project folder");
 	if (project_ini_parse(text, len, "project.ini", &pi, &err)) {
-		fail("%s", err ? err : "bad project.ini");
+		cli_fail("%s", err ? err : "bad project.ini");
 		free(err);
 		free(text);
 		return 1;
@@ -498,7 +459,7 @@ static int v_project(struct ctx *x)
 	free(text);
 	struct stat st;
 	if (stat("specs", &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fail("project '%s' has no specs/ folder; a project is project.ini + specs/SPEC/cluster-init/", pi->name);
+		cli_fail("project '%s' has no specs/ folder; a project is project.ini + specs/SPEC/cluster-init/", pi->name);
 		goto out;
 	}
 	const char *tmp = getenv("TMPDIR");
@@ -510,7 +471,7 @@ static int v_project(struct ctx *x)
 	}
 	int ws = 0;
 	if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws)) {
-		fail("cannot pack the project with tar (exit %d)", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+		cli_fail("cannot pack the project with tar (exit %d)", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
 		unlink(tgz);
 		goto out;
 	}
@@ -519,7 +480,7 @@ static int v_project(struct ctx *x)
 	int e = util_read_file(tgz, 1u << 30, &data, &dlen);
 	unlink(tgz);
 	if (e < 0) {
-		fail("cannot read the packed project '%s': %s", tgz, strerror(-e));
+		cli_fail("cannot read the packed project '%s': %s", tgz, strerror(-e));
 		goto out;
 	}
 	char *l = client_escape(locker), *n = client_escape(pi->name), *v = client_escape(pi->version);
@@ -532,12 +493,12 @@ static int v_project(struct ctx *x)
 	e = client_call(&x->c, "PUT", path, NULL, data, dlen, "application/gzip", &status, &ans, &err);
 	free(data);
 	if (e) {
-		fail("%s", err ? err : "upload failed");
+		cli_fail("%s", err ? err : "upload failed");
 		free(err);
 		goto out;
 	}
 	if (status >= 400) {
-		fail("%s", client_errtext(ans, status));
+		cli_fail("%s", client_errtext(ans, status));
 		json_decref(ans);
 		goto out;
 	}
@@ -566,14 +527,14 @@ static int v_import_template(struct ctx *x)
 	size_t len = 0;
 	struct tmpl *t = NULL;
 	if (!x->o.file)
-		return fail("import_template needs -f FILE"), 2;
+		return cli_fail("import_template needs -f FILE"), 2;
 	if (x->npos > 1)
-		return fail("usage: stratus import_template [NAME] -f FILE [--force]"), 2;
+		return cli_fail("usage: stratus import_template [NAME] -f FILE [--force]"), 2;
 	int e = util_read_file(x->o.file, TMPL_MAX_TEXT, &text, &len);
 	if (e < 0)
-		return fail("cannot read the template '%s': %s", x->o.file, strerror(-e));
+		return cli_fail("cannot read the template '%s': %s", x->o.file, strerror(-e));
 	if (tmpl_parse(text, len, x->o.file, &t, &err)) {
-		fail("%s", err ? err : "the template does not parse");
+		cli_fail("%s", err ? err : "the template does not parse");
 		free(err);
 		free(text);
 		return 1;
@@ -583,7 +544,7 @@ static int v_import_template(struct ctx *x)
 	snprintf(path, sizeof(path), "/templates/%s", en);
 	free(en);
 	json_t *ans = NULL;
-	int rc = call(x, "PUT", path, json_pack("{s:s,s:b}", "text", text, "force", x->o.force), &ans, NULL);
+	int rc = cli_call(&x->c, "PUT", path, json_pack("{s:s,s:b}", "text", text, "force", x->o.force), &ans, NULL);
 	if (!rc) {
 		if (x->json)
 			print_json(ans);
@@ -601,20 +562,20 @@ static int v_create_cluster(struct ctx *x)
 {
 	json_t *params = NULL, *ans = NULL;
 	if (x->npos != 2)
-		return fail("usage: stratus create_cluster TEMPLATE NAME [-p PARAMS.json]"), 2;
+		return cli_fail("usage: stratus create_cluster TEMPLATE NAME [-p PARAMS.json]"), 2;
 	if (x->o.params) {
 		json_error_t je;
 		params = json_load_file(x->o.params, 0, &je);
 		if (!params)
-			return fail("cannot read parameters '%s': %s at line %d", x->o.params, je.text, je.line);
+			return cli_fail("cannot read parameters '%s': %s at line %d", x->o.params, je.text, je.line);
 		if (!json_is_object(params)) {
 			json_decref(params);
-			return fail("parameters '%s' must be a JSON object {\"Name\": value, ...}", x->o.params);
+			return cli_fail("parameters '%s' must be a JSON object {\"Name\": value, ...}", x->o.params);
 		}
 	}
 	json_t *body = json_pack("{s:s,s:s,s:o}", "template", x->pos[0], "name", x->pos[1],
 				 "parameters", params ? params : json_object());
-	if (call(x, "POST", "/clusters", body, &ans, NULL))
+	if (cli_call(&x->c, "POST", "/clusters", body, &ans, NULL))
 		return 1;
 	if (x->json)
 		print_json(ans);
@@ -628,7 +589,7 @@ static int cluster_action(struct ctx *x, const char *action, const char *done)
 {
 	char path[512];
 	if (x->npos != 1)
-		return fail("usage: stratus %s_cluster NAME [--force]", action), 2;
+		return cli_fail("usage: stratus %s_cluster NAME [--force]", action), 2;
 	char *e = client_escape(x->pos[0]);
 	json_t *ans = NULL;
 	if (!strcmp(action, "delete"))
@@ -642,7 +603,7 @@ static int cluster_action(struct ctx *x, const char *action, const char *done)
 		if (x->o.force)
 			json_object_set_new(body, "force", json_true());
 	}
-	if (call(x, strcmp(action, "delete") ? "POST" : "DELETE", path, body, &ans, NULL))
+	if (cli_call(&x->c, strcmp(action, "delete") ? "POST" : "DELETE", path, body, &ans, NULL))
 		return 1;
 	if (x->json)
 		print_json(ans ? ans : json_object());
@@ -672,7 +633,7 @@ static int show_failed_logs(struct ctx *x, const char *cluster, json_t *nodes)
 		free(c);
 		free(nn);
 		json_t *d = NULL;
-		if (call(x, "GET", path, NULL, &d, NULL))
+		if (cli_call(&x->c, "GET", path, NULL, &d, NULL))
 			return 1;
 		size_t j;
 		json_t *s;
@@ -698,9 +659,9 @@ static int v_show_cluster(struct ctx *x)
 	json_t *a = NULL;
 	char path[512];
 	if (x->npos > 1)
-		return fail("usage: stratus show_cluster [NAME] [-l]"), 2;
+		return cli_fail("usage: stratus show_cluster [NAME] [-l]"), 2;
 	if (x->npos == 0) {
-		if (call(x, "GET", "/clusters", NULL, &a, NULL))
+		if (cli_call(&x->c, "GET", "/clusters", NULL, &a, NULL))
 			return 1;
 		if (x->json)
 			print_json(json_object_get(a, "clusters"));
@@ -715,7 +676,7 @@ static int v_show_cluster(struct ctx *x)
 	char *e = client_escape(x->pos[0]);
 	snprintf(path, sizeof(path), "/clusters/%s", e);
 	free(e);
-	if (call(x, "GET", path, NULL, &a, NULL))
+	if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 		return 1;
 	if (x->json) {
 		print_json(a);
@@ -746,7 +707,7 @@ static int v_show_nodes(struct ctx *x)
 	json_t *a = NULL;
 	char path[8192];
 	if (x->npos != 1)
-		return fail("usage: stratus show_nodes NAME [--filter EXPR] [--format json|text] [-l]"), 2;
+		return cli_fail("usage: stratus show_nodes NAME [--filter EXPR] [--format json|text] [-l]"), 2;
 	char *e = client_escape(x->pos[0]);
 	if (x->o.filter) {
 		char *f = client_escape(x->o.filter);
@@ -756,7 +717,7 @@ static int v_show_nodes(struct ctx *x)
 		snprintf(path, sizeof(path), "/clusters/%s/nodes", e);
 	}
 	free(e);
-	if (call(x, "GET", path, NULL, &a, NULL))
+	if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 		return 1;
 	json_t *nodes = json_object_get(a, "nodes");
 	int rc = 0;
@@ -794,7 +755,7 @@ static int get_node(struct ctx *x, const char *cluster, const char *node, json_t
 	}
 	free(err);
 	free(c);
-	return call(x, "GET", path, NULL, out, NULL);
+	return cli_call(&x->c, "GET", path, NULL, out, NULL);
 }
 
 static int v_show_node(struct ctx *x)
@@ -802,7 +763,7 @@ static int v_show_node(struct ctx *x)
 	json_t *n = NULL;
 	char t[64];
 	if (x->npos != 2)
-		return fail("usage: stratus show_node NAME NODE"), 2;
+		return cli_fail("usage: stratus show_node NAME NODE"), 2;
 	if (get_node(x, x->pos[0], x->pos[1], &n))
 		return 1;
 	if (x->json) {
@@ -850,11 +811,11 @@ static int v_add_node(struct ctx *x)
 	json_t *a = NULL;
 	char path[512];
 	if (x->npos != 1 || !x->o.tmpl)
-		return fail("usage: stratus add_node NAME -t TEMPLATE [-c COUNT]"), 2;
+		return cli_fail("usage: stratus add_node NAME -t TEMPLATE [-c COUNT]"), 2;
 	char *e = client_escape(x->pos[0]);
 	snprintf(path, sizeof(path), "/clusters/%s/nodes", e);
 	free(e);
-	if (call(x, "POST", path, json_pack("{s:s,s:I}", "template", x->o.tmpl, "count", (json_int_t)x->o.count), &a, NULL))
+	if (cli_call(&x->c, "POST", path, json_pack("{s:s,s:I}", "template", x->o.tmpl, "count", (json_int_t)x->o.count), &a, NULL))
 		return 1;
 	if (x->json)
 		print_json(json_object_get(a, "nodes"));
@@ -875,7 +836,7 @@ static int node_action(struct ctx *x, const char *verb, const char *what)
 	json_t *a = NULL;
 	char path[512];
 	if (x->npos < 1 || x->npos > 2 || (x->npos == 1 && !x->o.filter) || (x->npos == 2 && x->o.filter))
-		return fail("usage: stratus %s NAME [NODE | --filter EXPR] [--force]", verb), 2;
+		return cli_fail("usage: stratus %s NAME [NODE | --filter EXPR] [--force]", verb), 2;
 	char *e = client_escape(x->pos[0]);
 	snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", e, what);
 	free(e);
@@ -912,12 +873,12 @@ static int node_action(struct ctx *x, const char *verb, const char *what)
 		} else {
 			json_decref(body);
 			if (rc) {
-				fail("%s", err ? err : "request failed");
+				cli_fail("%s", err ? err : "request failed");
 				free(err);
 				return 1;
 			}
 			if (s2 >= 400) {
-				fail("%s", client_errtext(ans, s2));
+				cli_fail("%s", client_errtext(ans, s2));
 				json_decref(ans);
 				return 1;
 			}
@@ -925,7 +886,7 @@ static int node_action(struct ctx *x, const char *verb, const char *what)
 			goto print;
 		}
 	}
-	if (call(x, "POST", path, body, &a, &st))
+	if (cli_call(&x->c, "POST", path, body, &a, &st))
 		return 1;
 print:
 	if (x->json)
@@ -951,11 +912,11 @@ static int v_retry(struct ctx *x)
 	json_t *a = NULL;
 	char path[512];
 	if (x->npos != 1)
-		return fail("usage: stratus retry NAME"), 2;
+		return cli_fail("usage: stratus retry NAME"), 2;
 	char *e = client_escape(x->pos[0]);
 	snprintf(path, sizeof(path), "/clusters/%s/retry", e);
 	free(e);
-	if (call(x, "POST", path, json_object(), &a, NULL))
+	if (cli_call(&x->c, "POST", path, json_object(), &a, NULL))
 		return 1;
 	if (x->json)
 		print_json(json_object_get(a, "nodes"));
@@ -976,7 +937,7 @@ static int v_ssh(struct ctx *x)
 	json_t *n = NULL, *k = NULL;
 	char path[512], keyp[PATH_MAX + 64];
 	if (x->npos < 2)
-		return fail("usage: stratus ssh NAME NODE [COMMAND...]"), 2;
+		return cli_fail("usage: stratus ssh NAME NODE [COMMAND...]"), 2;
 	char *e = client_escape(x->pos[0]), *nn = client_escape(x->pos[1]);
 	snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", e, nn);
 	long st = 0;
@@ -997,13 +958,13 @@ static int v_ssh(struct ctx *x)
 	}
 	free(err);
 	free(nn);
-	if (call(x, "GET", path, NULL, &n, NULL)) {
+	if (cli_call(&x->c, "GET", path, NULL, &n, NULL)) {
 		free(e);
 		return 1;
 	}
 	snprintf(path, sizeof(path), "/clusters/%s/sshkey", e);
 	free(e);
-	if (call(x, "GET", path, NULL, &k, NULL)) {
+	if (cli_call(&x->c, "GET", path, NULL, &k, NULL)) {
 		json_decref(n);
 		return 1;
 	}
@@ -1015,7 +976,7 @@ static int v_ssh(struct ctx *x)
 	if (!key || util_write_file_atomic(keyp, key, strlen(key), 0600)) {
 		json_decref(n);
 		json_decref(k);
-		return fail("cannot store the key of cluster '%s' in '%s'", x->pos[0], keyp);
+		return cli_fail("cannot store the key of cluster '%s' in '%s'", x->pos[0], keyp);
 	}
 	char dest[128];
 	snprintf(dest, sizeof(dest), "root@%s", ip ? ip : "");
@@ -1041,7 +1002,7 @@ static int v_ssh(struct ctx *x)
 	argv[a] = NULL;
 	fflush(stdout);
 	execvp("ssh", argv);
-	return fail("cannot run ssh: %s; is openssh-client installed?", strerror(errno));
+	return cli_fail("cannot run ssh: %s; is openssh-client installed?", strerror(errno));
 }
 
 /* ---------------------------------------------------------------- verbs */
