@@ -5,7 +5,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "common/buf.h"
 #include "lang/ini.h"
+#include "lang/lang_err.h"
 
 struct ipstate {
 	const char *file;
@@ -20,29 +20,8 @@ struct ipstate {
 	char *err;
 };
 
-static int ierr(struct ipstate *s, unsigned line, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int ierr(struct ipstate *s, unsigned line, int rc, const char *fmt, ...)
-{
-	if (s->rc)
-		return s->rc;
-	s->rc = rc;
-	char *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (!msg)
-		return rc;
-	int r = line ? asprintf(&s->err, "%s:%u: %s", s->file, line, msg) :
-	               asprintf(&s->err, "%s: %s", s->file, msg);
-	if (r < 0)
-		s->err = NULL;
-	free(msg);
-	return rc;
-}
+/* The first error of a parse, as "FILE:LINE: MSG" (lang_err.h). */
+#define ierr(s, line, code, ...) lang_err(&(s)->rc, &(s)->err, (s)->file, (line), (code), __VA_ARGS__)
 
 static void trim(const char **b, const char **e)
 {

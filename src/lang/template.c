@@ -12,7 +12,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include "common/buf.h"
 #include "lang/filter.h"
+#include "lang/lang_err.h"
 #include "lang/template.h"
 
 #define BUILTIN_CLUSTER_NAME "ClusterName"
@@ -385,32 +385,8 @@ struct pstate {
 	char *err;
 };
 
-static int perr(struct pstate *ps, unsigned line, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct pstate *ps, unsigned line, int rc, const char *fmt, ...)
-{
-	if (ps->rc)
-		return ps->rc;
-	ps->rc = rc;
-	char *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (!msg)
-		return rc;
-	int r;
-	if (line)
-		r = asprintf(&ps->err, "%s:%u: %s", ps->file, line, msg);
-	else
-		r = asprintf(&ps->err, "%s: %s", ps->file, msg);
-	if (r < 0)
-		ps->err = NULL;
-	free(msg);
-	return rc;
-}
+/* The first error of a parse, as "FILE:LINE: MSG" (lang_err.h). */
+#define perr(ps, line, code, ...) lang_err(&(ps)->rc, &(ps)->err, (ps)->file, (line), (code), __VA_ARGS__)
 
 static int oom(struct pstate *ps)
 {
@@ -1702,29 +1678,10 @@ struct ictx {
 	char *err;
 };
 
-static int ierr(struct ictx *c, unsigned line, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int ierr(struct ictx *c, unsigned line, int rc, const char *fmt, ...)
-{
-	if (c->rc)
-		return c->rc;
-	c->rc = rc;
-	char *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (!msg)
-		return rc;
-	int r = line ? asprintf(&c->err, "%s:%u: %s", c->t->filename, line, msg) :
-	               asprintf(&c->err, "%s", msg);
-	if (r < 0)
-		c->err = NULL;
-	free(msg);
-	return rc;
-}
+/* The first error of an instantiation: "FILE:LINE: MSG" for what a line of
+ * the template holds, just MSG for what the caller gave (line 0). */
+#define ierr(c, line, code, ...) \
+	lang_err(&(c)->rc, &(c)->err, (line) ? (c)->t->filename : NULL, (line), (code), __VA_ARGS__)
 
 /* Resolve every reference of src into dst (a fresh list); undefined values
  * are left out. */
