@@ -30,7 +30,7 @@ enum fkind { F_OR, F_AND, F_NOT, F_CMP, F_IN, F_NAME, F_LIT };
 
 struct fnode {
 	enum fkind kind;
-	enum tok op;       /* F_CMP: T_EQ .. T_GE */
+	enum tok op;       /* F_CMP: a comparison of ops[] */
 	int a, b;          /* children; F_IN: a = value, b = first list item */
 	int next;          /* next item of an `in` list, -1 at the end */
 	json_t *lit;       /* F_LIT */
@@ -78,26 +78,72 @@ static void perr(struct parser *p, size_t at, int rc, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Outcomes of comparing two values, for struct op's `holds`. */
+#define CMP_LT 1
+#define CMP_EQ 2
+#define CMP_GT 4
+
+enum op_class { OP_PUNCT, OP_NOT, OP_LOGIC, OP_CMP };
+
+/*
+ * Every operator and punctuation mark, as written.  The lexer reads symbols
+ * from here in this order (the two-character ones first, so "<=" is not "<"
+ * then "="), messages print them from here, the parser takes its binary
+ * levels (prec, kind) and comparisons from here, and compare() what each
+ * comparison holds true.  A symbol with a hint is no operator: the lexer
+ * stops there with the hint.
+ */
+static const struct op {
+	const char *text;
+	enum tok tok;
+	enum op_class cls;
+	int prec;              /* OP_LOGIC: 1 binds loosest */
+	enum fkind kind;       /* OP_LOGIC: the node it makes */
+	unsigned holds;        /* OP_CMP: the outcomes (CMP_*) for which it is true */
+	bool ordered;          /* OP_CMP: needs an order (booleans have none) */
+	const char *hint;
+} ops[] = {
+	{ "==", T_EQ, OP_CMP, .holds = CMP_EQ },
+	{ "!=", T_NE, OP_CMP, .holds = CMP_LT | CMP_GT },
+	{ "<=", T_LE, OP_CMP, .holds = CMP_LT | CMP_EQ, .ordered = true },
+	{ ">=", T_GE, OP_CMP, .holds = CMP_GT | CMP_EQ, .ordered = true },
+	{ "&&", T_AND, OP_LOGIC, .prec = 2, .kind = F_AND },
+	{ "||", T_OR, OP_LOGIC, .prec = 1, .kind = F_OR },
+	{ "<", T_LT, OP_CMP, .holds = CMP_LT, .ordered = true },
+	{ ">", T_GT, OP_CMP, .holds = CMP_GT, .ordered = true },
+	{ "!", T_NOT, OP_NOT },
+	{ "(", T_LP, OP_PUNCT },
+	{ ")", T_RP, OP_PUNCT },
+	{ "{", T_LB, OP_PUNCT },
+	{ "}", T_RB, OP_PUNCT },
+	{ ",", T_COMMA, OP_PUNCT },
+	{ "in", T_IN, OP_CMP },  /* a word: the lexer finds it among the names */
+	{ "=", T_END, OP_PUNCT, .hint = "unexpected '='; to compare, write '=='" },
+	{ "&", T_END, OP_PUNCT, .hint = "unexpected '&'; write '&&' for and" },
+	{ "|", T_END, OP_PUNCT, .hint = "unexpected '|'; write '||' for or" },
+};
+#define LOGIC_LOOSEST 1
+#define LOGIC_TIGHTEST 2
+
+/* The table's entry of token t, or NULL. */
+static const struct op *op_of(enum tok t)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].tok == t && !ops[i].hint)
+			return &ops[i];
+	return NULL;
+}
+
+static bool is_cmp(enum tok t)
+{
+	const struct op *o = op_of(t);
+	return o && o->cls == OP_CMP;
+}
+
 static const char *tok_text(enum tok t)
 {
-	switch (t) {
-	case T_AND: return "&&";
-	case T_OR: return "||";
-	case T_NOT: return "!";
-	case T_EQ: return "==";
-	case T_NE: return "!=";
-	case T_LT: return "<";
-	case T_LE: return "<=";
-	case T_GT: return ">";
-	case T_GE: return ">=";
-	case T_IN: return "in";
-	case T_LP: return "(";
-	case T_RP: return ")";
-	case T_LB: return "{";
-	case T_RB: return "}";
-	case T_COMMA: return ",";
-	default: return "?";
-	}
+	const struct op *o = op_of(t);
+	return o ? o->text : "?";
 }
 
 /* Describe the current token for "unexpected ..." messages. */
@@ -141,33 +187,20 @@ static void next(struct parser *p)
 	unsigned char c = (unsigned char)s[i];
 	char c1 = i + 1 < p->len ? s[i + 1] : 0;
 	size_t l = 1;
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		size_t n = strlen(ops[k].text);
+		if (isalpha((unsigned char)ops[k].text[0]) || p->len - i < n || memcmp(s + i, ops[k].text, n))
+			continue;
+		if (ops[k].hint) {
+			perr(p, i, -EINVAL, "%s", ops[k].hint);
+			return;
+		}
+		p->tok = ops[k].tok;
+		p->tlen = n;
+		p->pos = i + n;
+		return;
+	}
 	switch (c) {
-	case '(': p->tok = T_LP; break;
-	case ')': p->tok = T_RP; break;
-	case '{': p->tok = T_LB; break;
-	case '}': p->tok = T_RB; break;
-	case ',': p->tok = T_COMMA; break;
-	case '!':
-		if (c1 == '=') { p->tok = T_NE; l = 2; } else p->tok = T_NOT;
-		break;
-	case '<':
-		if (c1 == '=') { p->tok = T_LE; l = 2; } else p->tok = T_LT;
-		break;
-	case '>':
-		if (c1 == '=') { p->tok = T_GE; l = 2; } else p->tok = T_GT;
-		break;
-	case '=':
-		if (c1 == '=') { p->tok = T_EQ; l = 2; break; }
-		perr(p, i, -EINVAL, "unexpected '='; to compare, write '=='");
-		return;
-	case '&':
-		if (c1 == '&') { p->tok = T_AND; l = 2; break; }
-		perr(p, i, -EINVAL, "unexpected '&'; write '&&' for and");
-		return;
-	case '|':
-		if (c1 == '|') { p->tok = T_OR; l = 2; break; }
-		perr(p, i, -EINVAL, "unexpected '|'; write '||' for or");
-		return;
 	case '"': {
 		struct buf b = BUF_INIT(FILTER_MAX_LEN);
 		size_t j = i + 1;
@@ -338,7 +371,7 @@ static int add_name(struct parser *p, const char *name)
 	return 0;
 }
 
-static int parse_or(struct parser *p, const char *after);
+static int parse_expr(struct parser *p, const char *after);
 
 /* A value: name, string, number, boolean, or ( expression ).  `after`
  * names the operator before it, for "expected a value after ..." */
@@ -383,7 +416,7 @@ static int parse_primary(struct parser *p, const char *after)
 			return -1;
 		}
 		next(p);
-		n = parse_or(p, "(");
+		n = parse_expr(p, "(");
 		if (n < 0)
 			return -1;
 		if (p->tok != T_RP) {
@@ -421,7 +454,7 @@ static int parse_cmp(struct parser *p, const char *after)
 	if (l < 0)
 		return -1;
 	enum tok op = p->tok;
-	if (op == T_EQ || op == T_NE || op == T_LT || op == T_LE || op == T_GT || op == T_GE) {
+	if (is_cmp(op) && op != T_IN) {
 		next(p);
 		int r = parse_primary(p, tok_text(op));
 		if (r < 0)
@@ -479,8 +512,7 @@ static int parse_cmp(struct parser *p, const char *after)
 	}
 	/* a comparison's result compared again (a == b == c) is an error */
 	op = p->tok;
-	if (op == T_EQ || op == T_NE || op == T_LT || op == T_LE || op == T_GT || op == T_GE ||
-	    op == T_IN) {
+	if (is_cmp(op)) {
 		perr(p, p->tstart, -EINVAL, "unexpected '%s' after a comparison; use '&&' or parentheses",
 		     tok_text(op));
 		return -1;
@@ -508,15 +540,20 @@ static int parse_not(struct parser *p, const char *after)
 	return n;
 }
 
-static int parse_and(struct parser *p, const char *after)
+/* The binary operators of precedence prec and tighter ("a || b && c" is
+ * "a || (b && c)"), left to right. */
+static int parse_logic(struct parser *p, int prec, const char *after)
 {
-	int l = parse_not(p, after);
-	while (l >= 0 && p->tok == T_AND) {
+	if (prec > LOGIC_TIGHTEST)
+		return parse_not(p, after);
+	int l = parse_logic(p, prec + 1, after);
+	const struct op *o;
+	while (l >= 0 && (o = op_of(p->tok)) && o->cls == OP_LOGIC && o->prec == prec) {
 		next(p);
-		int r = parse_not(p, "&&");
+		int r = parse_logic(p, prec + 1, o->text);
 		if (r < 0)
 			return -1;
-		int n = node_new(p, F_AND);
+		int n = node_new(p, o->kind);
 		if (n < 0)
 			return -1;
 		p->f->nodes[n].a = l;
@@ -526,22 +563,9 @@ static int parse_and(struct parser *p, const char *after)
 	return l;
 }
 
-static int parse_or(struct parser *p, const char *after)
+static int parse_expr(struct parser *p, const char *after)
 {
-	int l = parse_and(p, after);
-	while (l >= 0 && p->tok == T_OR) {
-		next(p);
-		int r = parse_and(p, "||");
-		if (r < 0)
-			return -1;
-		int n = node_new(p, F_OR);
-		if (n < 0)
-			return -1;
-		p->f->nodes[n].a = l;
-		p->f->nodes[n].b = r;
-		l = n;
-	}
-	return l;
+	return parse_logic(p, LOGIC_LOOSEST, after);
 }
 
 void filter_free(struct filter *f)
@@ -613,7 +637,7 @@ int filter_parse_col(const char *expr, struct filter **out, char **err, int *col
 	if (!p.f)
 		return -ENOMEM;
 	next(&p);
-	int root = p.rc ? -1 : parse_or(&p, NULL);
+	int root = p.rc ? -1 : parse_expr(&p, NULL);
 	if (root >= 0 && p.tok != T_END) {
 		char d[48];
 		tok_describe(&p, d, sizeof(d));
@@ -725,15 +749,9 @@ static bool compare(const json_t *a, const json_t *b, enum tok op)
 		else
 			return op == T_NE;
 	}
-	switch (op) {
-	case T_EQ: return c == 0;
-	case T_NE: return c != 0;
-	case T_LT: return ordered && c < 0;
-	case T_LE: return ordered && c <= 0;
-	case T_GT: return ordered && c > 0;
-	case T_GE: return ordered && c >= 0;
-	default: return false;
-	}
+	const struct op *o = op_of(op);
+	unsigned outcome = c < 0 ? CMP_LT : c > 0 ? CMP_GT : CMP_EQ;
+	return o && o->cls == OP_CMP && (o->holds & outcome) && (ordered || !o->ordered);
 }
 
 /* The value of node i: borrowed (from obj or the filter) unless *owned. */
