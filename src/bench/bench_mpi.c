@@ -1,8 +1,10 @@
 /*
- * bench_mpi.c: job identity and collective error agreement (bench_mpi.h).
+ * bench_mpi.c: job identity, collective error agreement, and the shared
+ * command line as the programs act on it (bench_mpi.h).
  */
 #include "bench/bench_mpi.h"
 
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,6 +93,49 @@ void bench_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s: error: %s\n", bench.prog, msg);
 	fflush(stderr);
+}
+
+void bench_help(const char *const *lines)
+{
+	if (bench.rank == 0)
+		for (int i = 0; lines[i]; i++)
+			puts(lines[i]);
+	bench_exit(0);
+}
+
+int bench_int_opt(char flag, const char *val, int64_t lo, int64_t hi, bool size, int64_t *out)
+{
+	char err[512];
+	if (bench_opt_int(flag, val, lo, hi, size, out, err, sizeof(err))) {
+		bench_usage_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int bench_size_opt(char flag, const char *val, int64_t *out)
+{
+	char err[512];
+	if (bench_opt_size(flag, val, out, err, sizeof(err))) {
+		bench_usage_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int bench_cli_option(struct bench_cli *cli, int c, char **argv, const char *const *help)
+{
+	char err[512];
+	switch (bench_opt_common(cli, c, optarg, optopt, argv[optind - 1], err, sizeof(err))) {
+	case BENCH_OPT_TAKEN:
+		return 0;
+	case BENCH_OPT_HELP:
+		bench_help(help);
+	case BENCH_OPT_BAD:
+		break;
+	}
+	bench_usage_error("%s", err);
+	return -1;
 }
 
 void bench_exit(int code)

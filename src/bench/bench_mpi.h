@@ -12,6 +12,9 @@
 #define STRATUS_BENCH_MPI_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "bench/bench_opt.h"
 
 struct bench_job {
 	int rank, size;
@@ -32,6 +35,17 @@ bool bench_failed(void);
 bool bench_agree(void);
 /* Rank 0 prints "PROG: error: MSG" (for errors every rank detects alike, such as options). */
 void bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Rank 0 prints the help (lines, NULL-terminated); every rank exits 0. */
+void bench_help(const char *const *lines) __attribute__((noreturn));
+/*
+ * The command line as both programs act on it (bench_opt.h): 0 when the
+ * value or option is taken, -1 after rank 0 printed why not.  For
+ * bench_cli_option, -h prints HELP and exits.
+ */
+int bench_int_opt(char flag, const char *val, int64_t lo, int64_t hi, bool size, int64_t *out);
+int bench_size_opt(char flag, const char *val, int64_t *out);
+int bench_cli_option(struct bench_cli *cli, int c, char **argv, const char *const *help);
+
 /* Collective: finalize MPI and exit with code. */
 void bench_exit(int code) __attribute__((noreturn));
 /* MPI_Wtime. */

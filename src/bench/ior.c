@@ -36,7 +36,6 @@
 #include "bench/bench_fmt.h"
 #include "bench/bench_mpi.h"
 #include "common/buf.h"
-#include "common/config.h"
 
 #define PROG "stratus-ior"
 
@@ -52,8 +51,7 @@ struct ior_opts {
 	int verbose;
 	const char *path;
 	const char *block_text, *xfer_text; /* as the user wrote them, for messages */
-	bool json;            /* JSON instead of text on stdout */
-	const char *json_path; /* JSON into this file, text on stdout */
+	struct bench_cli cli; /* -h, --json[=FILE] */
 };
 
 /* What one phase (write or read) of one repetition measured, reduced on rank 0. */
@@ -74,7 +72,7 @@ static bool json_started_result;
 
 static bool text_out(void)
 {
-	return bench.rank == 0 && !opt.json;
+	return bench.rank == 0 && !opt.cli.json;
 }
 
 static void emit(struct buf *b)
@@ -138,39 +136,11 @@ static const char *const help_lines[] = {
 	NULL,
 };
 
-static int parse_size_opt(char flag, const char *val, int64_t *out)
-{
-	int64_t v;
-	if (cfg_parse_size(val, &v)) {
-		bench_usage_error("option '-%c' expects a size such as 4k, 32m or 4g, not '%s'", flag, val);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_int_opt(char flag, const char *val, int64_t lo, int64_t hi, int64_t *out)
-{
-	int64_t v;
-	if (cfg_parse_int(val, &v) || v < lo || v > hi) {
-		bench_usage_error("option '-%c' expects an integer from %" PRId64 " to %" PRId64 ", not '%s'",
-				  flag, lo, hi, val);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* 0, or -1 after rank 0 printed the one-line reason. */
 static int parse_options(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", optional_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	/* IOR's flags that stratus-ior does not implement, to say so plainly. */
-	static const char ior_unsupported[] = "AcdDfHjKLmMnNOpPqSTuUVxXyYzZ";
+	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
+	char err[512];
 	int c;
 
 	opt.api = API_POSIX;
@@ -182,6 +152,7 @@ static int parse_options(int argc, char **argv)
 	opt.path = "testFile";
 	opt.block_text = "1m";
 	opt.xfer_text = "256k";
+	opt.cli = (struct bench_cli){ PROG, "IOR", "AcdDfHjKLmMnNOpPqSTuUVxXyYzZ", "the test file is given with -o" };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":a:b:BCeEFgG:hi:klo:Q:rRs:t:vwW", longopts, NULL)) != -1) {
 		switch (c) {
@@ -196,29 +167,29 @@ static int parse_options(int argc, char **argv)
 			}
 			break;
 		case 'b':
-			if (parse_size_opt('b', optarg, &opt.block))
+			if (bench_size_opt('b', optarg, &opt.block))
 				return -1;
 			opt.block_text = optarg;
 			break;
 		case 't':
-			if (parse_size_opt('t', optarg, &opt.xfer))
+			if (bench_size_opt('t', optarg, &opt.xfer))
 				return -1;
 			opt.xfer_text = optarg;
 			break;
 		case 's':
-			if (parse_int_opt('s', optarg, 1, INT32_MAX, &opt.segments))
+			if (bench_int_opt('s', optarg, 1, INT32_MAX, false, &opt.segments))
 				return -1;
 			break;
 		case 'i':
-			if (parse_int_opt('i', optarg, 1, 100000, &opt.reps))
+			if (bench_int_opt('i', optarg, 1, 100000, false, &opt.reps))
 				return -1;
 			break;
 		case 'Q':
-			if (parse_int_opt('Q', optarg, 1, INT32_MAX, &opt.task_offset))
+			if (bench_int_opt('Q', optarg, 1, INT32_MAX, false, &opt.task_offset))
 				return -1;
 			break;
 		case 'G':
-			if (parse_int_opt('G', optarg, INT32_MIN, UINT32_MAX, &opt.seed))
+			if (bench_int_opt('G', optarg, INT32_MIN, UINT32_MAX, false, &opt.seed))
 				return -1;
 			opt.seed_set = true;
 			break;
@@ -242,33 +213,14 @@ static int parse_options(int argc, char **argv)
 		case 'v': opt.verbose++; break;
 		case 'w': opt.write = true; break;
 		case 'W': opt.check_write = true; break;
-		case 'J':
-			if (optarg && *optarg)
-				opt.json_path = optarg;
-			else
-				opt.json = true;
-			break;
-		case 'h':
-			if (bench.rank == 0)
-				for (int i = 0; help_lines[i]; i++)
-					puts(help_lines[i]);
-			bench_exit(0);
-		case ':':
-			bench_usage_error("option '-%c' needs a value; see '" PROG " -h'", optopt);
-			return -1;
 		default:
-			if (optopt && strchr(ior_unsupported, optopt))
-				bench_usage_error("IOR's option '-%c' is not supported by " PROG "; see '" PROG " -h'",
-						  optopt);
-			else if (optopt)
-				bench_usage_error("unknown option '-%c'; see '" PROG " -h'", optopt);
-			else
-				bench_usage_error("unknown option '%s'; see '" PROG " -h'", argv[optind - 1]);
-			return -1;
+			if (bench_cli_option(&opt.cli, c, argv, help_lines))
+				return -1;
+			break;
 		}
 	}
-	if (optind < argc) {
-		bench_usage_error("unexpected argument '%s'; the test file is given with -o", argv[optind]);
+	if (bench_opt_no_operand(&opt.cli, argc, argv, optind, err, sizeof(err))) {
+		bench_usage_error("%s", err);
 		return -1;
 	}
 	/* IOR's checks of the settings, in words a user can act on. */
@@ -314,8 +266,8 @@ static int parse_options(int argc, char **argv)
 		bench_usage_error("-W checks the data just written, so it needs -w");
 		return -1;
 	}
-	if (opt.json && opt.json_path) {
-		bench_usage_error("give either --json or --json=FILE, not both");
+	if (bench_opt_json_check(&opt.cli, err, sizeof(err))) {
+		bench_usage_error("%s", err);
 		return -1;
 	}
 	return 0;
@@ -828,10 +780,10 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv))
 		bench_exit(2);
 
-	if (opt.json_path && bench.rank == 0) {
-		FILE *jf = fopen(opt.json_path, "w");
+	if (opt.cli.json_path && bench.rank == 0) {
+		FILE *jf = fopen(opt.cli.json_path, "w");
 		if (!jf) {
-			fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.json_path, strerror(errno));
+			fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.cli.json_path, strerror(errno));
 			MPI_Abort(MPI_COMM_WORLD, 2);
 		}
 		fclose(jf);
@@ -948,12 +900,12 @@ int main(int argc, char **argv)
 		buf_release(&sum);
 		buf_printf(&json, "\n  ],\n  \"maxWriteMiB\": %.4f,\n  \"maxReadMiB\": %.4f,\n  \"verifyFailed\": %s\n}\n",
 			   wmax / BENCH_MIB, rmax / BENCH_MIB, verify_failed ? "true" : "false");
-		if (opt.json) {
+		if (opt.cli.json) {
 			fwrite(json.data, 1, json.len, stdout);
-		} else if (opt.json_path) {
-			FILE *jf = fopen(opt.json_path, "w");
+		} else if (opt.cli.json_path) {
+			FILE *jf = fopen(opt.cli.json_path, "w");
 			if (!jf || fwrite(json.data, 1, json.len, jf) != json.len || fclose(jf)) {
-				fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.json_path,
+				fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.cli.json_path,
 					strerror(errno));
 				verify_failed = true; /* the run's output is incomplete: fail */
 			}

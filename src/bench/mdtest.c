@@ -29,7 +29,6 @@
 #include "bench/bench_fmt.h"
 #include "bench/bench_mpi.h"
 #include "common/buf.h"
-#include "common/config.h"
 #include "common/util.h"
 
 #define PROG "stratus-mdtest"
@@ -41,8 +40,7 @@ struct md_opts {
 	bool unique;
 	int verbose;
 	const char *dir;
-	bool json;
-	const char *json_path;
+	struct bench_cli cli; /* -h, --json[=FILE] */
 };
 
 static struct md_opts opt;
@@ -74,49 +72,33 @@ static const char *const help_lines[] = {
 	NULL,
 };
 
-static int int_opt(char flag, const char *val, int64_t lo, int64_t hi, int64_t *out, bool size)
-{
-	int64_t v;
-	int rc = size ? cfg_parse_size(val, &v) : cfg_parse_int(val, &v);
-	if (rc || v < lo || v > hi) {
-		bench_usage_error("option '-%c' expects %s from %" PRId64 " to %" PRId64 ", not '%s'", flag,
-				  size ? "a size" : "an integer", lo, hi, val);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_options(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", optional_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char mdtest_unsupported[] = "aAbBcfgGIkKlLMNpPqRsStUVWxXyYzZ";
+	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
+	char err[512];
 	int c;
 
 	opt.items = 1000;
 	opt.iterations = 1;
 	opt.dir = "./out";
+	opt.cli = (struct bench_cli){ PROG, "mdtest", "aAbBcfgGIkKlLMNpPqRsStUVWxXyYzZ", "the test directory is given with -d" };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":CDd:Ee:Fhi:n:rTuvw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (int_opt('n', optarg, 0, 100000000, &opt.items, false))
+			if (bench_int_opt('n', optarg, 0, 100000000, false, &opt.items))
 				return -1;
 			break;
 		case 'i':
-			if (int_opt('i', optarg, 1, 100000, &opt.iterations, false))
+			if (bench_int_opt('i', optarg, 1, 100000, false, &opt.iterations))
 				return -1;
 			break;
 		case 'w':
-			if (int_opt('w', optarg, 0, 1LL << 30, &opt.write_bytes, true))
+			if (bench_int_opt('w', optarg, 0, 1LL << 30, true, &opt.write_bytes))
 				return -1;
 			break;
 		case 'e':
-			if (int_opt('e', optarg, 0, 1LL << 30, &opt.read_bytes, true))
+			if (bench_int_opt('e', optarg, 0, 1LL << 30, true, &opt.read_bytes))
 				return -1;
 			break;
 		case 'd':
@@ -138,33 +120,14 @@ static int parse_options(int argc, char **argv)
 		case 'r': opt.remove = true; break;
 		case 'u': opt.unique = true; break;
 		case 'v': opt.verbose++; break;
-		case 'J':
-			if (optarg && *optarg)
-				opt.json_path = optarg;
-			else
-				opt.json = true;
-			break;
-		case 'h':
-			if (bench.rank == 0)
-				for (int i = 0; help_lines[i]; i++)
-					puts(help_lines[i]);
-			bench_exit(0);
-		case ':':
-			bench_usage_error("option '-%c' needs a value; see '" PROG " -h'", optopt);
-			return -1;
 		default:
-			if (optopt && strchr(mdtest_unsupported, optopt))
-				bench_usage_error("mdtest's option '-%c' is not supported by " PROG "; see '" PROG " -h'",
-						  optopt);
-			else if (optopt)
-				bench_usage_error("unknown option '-%c'; see '" PROG " -h'", optopt);
-			else
-				bench_usage_error("unknown option '%s'; see '" PROG " -h'", argv[optind - 1]);
-			return -1;
+			if (bench_cli_option(&opt.cli, c, argv, help_lines))
+				return -1;
+			break;
 		}
 	}
-	if (optind < argc) {
-		bench_usage_error("unexpected argument '%s'; the test directory is given with -d", argv[optind]);
+	if (bench_opt_no_operand(&opt.cli, argc, argv, optind, err, sizeof(err))) {
+		bench_usage_error("%s", err);
 		return -1;
 	}
 	if (!opt.files && !opt.dirs)
@@ -176,8 +139,8 @@ static int parse_options(int argc, char **argv)
 				  opt.read_bytes, opt.write_bytes);
 		return -1;
 	}
-	if (opt.json && opt.json_path) {
-		bench_usage_error("give either --json or --json=FILE, not both");
+	if (bench_opt_json_check(&opt.cli, err, sizeof(err))) {
+		bench_usage_error("%s", err);
 		return -1;
 	}
 	return 0;
@@ -293,7 +256,7 @@ static double run_phase(enum mdtest_op op, int iter, uint64_t *done)
 	MPI_Reduce(&rate, &minrate, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
 	MPI_Reduce(&n, &total, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
 	*done = total;
-	if (opt.verbose && bench.rank == 0 && !opt.json) {
+	if (opt.verbose && bench.rank == 0 && !opt.cli.json) {
 		printf("V-1: iteration %d: %-18s %" PRIu64 " items in %.6f s\n", iter, mdtest_op_name(op), total,
 		       t1 - t0);
 		fflush(stdout);
@@ -376,7 +339,7 @@ int main(int argc, char **argv)
 		bench_exit(1);
 	memset(io_buf, 'm', (size_t)io);
 
-	bool text = bench.rank == 0 && !opt.json;
+	bool text = bench.rank == 0 && !opt.cli.json;
 	struct buf out = BUF_INIT(1 << 20);
 	char when[64];
 	if (bench.rank == 0) {
@@ -478,12 +441,12 @@ int main(int argc, char **argv)
 		buf_printf(&out, "-- finished at %s --\n", when);
 		if (text)
 			fwrite(out.data, 1, out.len, stdout);
-		if (opt.json)
+		if (opt.cli.json)
 			fwrite(json.data, 1, json.len, stdout);
-		else if (opt.json_path) {
-			FILE *jf = fopen(opt.json_path, "w");
+		else if (opt.cli.json_path) {
+			FILE *jf = fopen(opt.cli.json_path, "w");
 			if (!jf || fwrite(json.data, 1, json.len, jf) != json.len || fclose(jf))
-				fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.json_path,
+				fprintf(stderr, PROG ": error: cannot write JSON to '%s': %s\n", opt.cli.json_path,
 					strerror(errno));
 		}
 		buf_release(&json);

@@ -1,10 +1,11 @@
 # src/bench: the IOR- and mdtest-compatible MPI benchmarks.
 #
 # libbench holds what needs no MPI (IOR's and mdtest's number formats, the
-# statistics, the seeded data pattern), so the unit tests can check the
-# output format character by character against published IOR/mdtest output.
+# statistics, the seeded data pattern, the command line they share), so the
+# unit tests can check the output format character by character against
+# published IOR/mdtest output, and the options' checks and messages.
 LIBS += libbench
-libbench_SRCS := src/bench/bench_fmt.c
+libbench_SRCS := src/bench/bench_fmt.c src/bench/bench_opt.c
 libbench_PKGS :=
 libbench_LDLIBS := -lm
 

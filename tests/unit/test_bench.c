@@ -1,5 +1,5 @@
 /*
- * test_bench.c: unit tests of src/bench/bench_fmt.c.  The expected lines are
+ * test_bench.c: unit tests of src/bench/bench_fmt.c and bench_opt.c.  The expected lines are
  * lines of real IOR 3.3 and mdtest 4 output, so a script that parses those
  * parses ours; the numbers are fed in as IOR computed them.
  */
@@ -9,11 +9,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench_fmt.h"
+#include "bench/bench_opt.h"
 
 static void test_ior_row_matches_ior(void **state)
 {
@@ -134,10 +137,88 @@ static void test_mdtest_table_matches_mdtest(void **state)
 	assert_string_equal(mdtest_op_name(MDTEST_FILE_READ), "File read");
 }
 
+static void test_option_values(void **state)
+{
+	char err[256];
+	int64_t v = -7;
+	assert_int_equal(bench_opt_int('i', "12", 1, 100, false, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(bench_opt_int('w', "4k", 0, 1LL << 30, true, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 4096);
+	v = -7;
+	assert_int_equal(bench_opt_int('i', "0", 1, 100, false, &v, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "option '-i' expects an integer from 1 to 100, not '0'");
+	assert_int_equal(v, -7);
+	assert_int_equal(bench_opt_int('i', "101", 1, 100, false, &v, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bench_opt_int('i', "4k", 1, 100000, false, &v, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bench_opt_int('i', "", 1, 100, false, &v, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bench_opt_int('e', "2g", 0, 1LL << 30, true, &v, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "option '-e' expects a size from 0 to 1073741824, not '2g'");
+	assert_int_equal(v, -7);
+	assert_int_equal(bench_opt_size('b', "32m", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 32 << 20);
+	assert_int_equal(bench_opt_size('t', "lots", &v, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "option '-t' expects a size such as 4k, 32m or 4g, not 'lots'");
+	/* A short buffer gets a cut message, never an overflow. */
+	char small[8];
+	assert_int_equal(bench_opt_size('t', "lots", &v, small, sizeof(small)), -EINVAL);
+	assert_string_equal(small, "option ");
+}
+
+static void test_shared_options(void **state)
+{
+	struct bench_cli cli = { "stratus-ior", "IOR", "AcdD", "the test file is given with -o" };
+	char err[256], *argv[] = { "stratus-ior", "-w", "stray", NULL };
+	assert_int_equal(bench_opt_common(&cli, 'J', NULL, 0, "--json", err, sizeof(err)), BENCH_OPT_TAKEN);
+	assert_true(cli.json);
+	assert_null(cli.json_path);
+	assert_int_equal(bench_opt_json_check(&cli, err, sizeof(err)), 0);
+	assert_int_equal(bench_opt_common(&cli, 'J', "out.json", 0, "--json=out.json", err, sizeof(err)), BENCH_OPT_TAKEN);
+	assert_string_equal(cli.json_path, "out.json");
+	assert_int_equal(bench_opt_json_check(&cli, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "give either --json or --json=FILE, not both");
+	assert_int_equal(bench_opt_common(&cli, 'h', NULL, 0, "-h", err, sizeof(err)), BENCH_OPT_HELP);
+	assert_int_equal(bench_opt_common(&cli, ':', NULL, 'b', "-b", err, sizeof(err)), BENCH_OPT_BAD);
+	assert_string_equal(err, "option '-b' needs a value; see 'stratus-ior -h'");
+	assert_int_equal(bench_opt_common(&cli, '?', NULL, 'D', "-D", err, sizeof(err)), BENCH_OPT_BAD);
+	assert_string_equal(err, "IOR's option '-D' is not supported by stratus-ior; see 'stratus-ior -h'");
+	assert_int_equal(bench_opt_common(&cli, '?', NULL, 'q', "-q", err, sizeof(err)), BENCH_OPT_BAD);
+	assert_string_equal(err, "unknown option '-q'; see 'stratus-ior -h'");
+	assert_int_equal(bench_opt_common(&cli, '?', NULL, 0, "--nope", err, sizeof(err)), BENCH_OPT_BAD);
+	assert_string_equal(err, "unknown option '--nope'; see 'stratus-ior -h'");
+	assert_int_equal(bench_opt_no_operand(&cli, 3, argv, 3, err, sizeof(err)), 0);
+	assert_int_equal(bench_opt_no_operand(&cli, 3, argv, 2, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "unexpected argument 'stray'; the test file is given with -o");
+}
+
+static void test_long_options(void **state)
+{
+	/* The shared long options, as getopt_long reads them. */
+	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
+	struct bench_cli cli = { "stratus-mdtest", "mdtest", "aAb", "the test directory is given with -d" };
+	char err[256], *argv[] = { "stratus-mdtest", "--json=r.json", "-C", NULL };
+	int c, got_c = 0;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(3, argv, ":Ch", longopts, NULL)) != -1) {
+		if (c == 'C')
+			got_c = 1;
+		else
+			assert_int_equal(bench_opt_common(&cli, c, optarg, optopt, argv[optind - 1], err, sizeof(err)),
+					 BENCH_OPT_TAKEN);
+	}
+	assert_int_equal(got_c, 1);
+	assert_false(cli.json);
+	assert_string_equal(cli.json_path, "r.json");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ior_row_matches_ior),
+		cmocka_unit_test(test_option_values),
+		cmocka_unit_test(test_shared_options),
+		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_ior_header_and_max),
 		cmocka_unit_test(test_ior_summary_matches_ior),
 		cmocka_unit_test(test_sizes_as_ior_says_them),
