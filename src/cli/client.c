@@ -4,13 +4,16 @@
 #include "cli/client.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 
 #include "common/buf.h"
+#include "common/config.h"
 
 #define MAX_ANSWER (64u << 20)
 
@@ -165,6 +168,50 @@ out:
 	free(js);
 	buf_release(&ans);
 	return rc;
+}
+
+static const struct cfg_opt settings_tbl[] = {
+	CFG_STR("url", 0, struct cli_settings, url, NULL, "manager URL"),
+	CFG_STR("username", 0, struct cli_settings, username, NULL, "user"),
+	CFG_STR("token", 0, struct cli_settings, token, NULL, "API token"),
+	CFG_STR("ca", 0, struct cli_settings, ca, NULL, "pinned certificate"),
+	CFG_BOOL("verify_ssl", 0, struct cli_settings, verify_ssl, "true", "verify the certificate"),
+	CFG_END
+};
+static const struct cfg_program settings_prog = { "stratus", NULL, NULL, settings_tbl };
+
+void cli_settings_path(const char *given, char *out, size_t len)
+{
+	const char *p = given ? given : getenv("STRATUS_CONFIG");
+	if (p && *p) {
+		snprintf(out, len, "%s", p);
+	} else {
+		const char *home = getenv("HOME");
+		struct passwd *pw = home ? NULL : getpwuid(getuid());
+		snprintf(out, len, "%s/.stratus/config.ini", home ? home : pw ? pw->pw_dir : "/root");
+	}
+}
+
+int cli_settings_load(const char *path, struct cli_settings *s, struct client *c)
+{
+	char *err = NULL;
+	cfg_defaults(&settings_prog, s);
+	if (access(path, F_OK) != 0)
+		return cli_fail("no CLI settings at '%s'; run 'stratus initialize' first", path);
+	if (cfg_load_file(&settings_prog, s, path, &err)) {
+		cli_fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : path);
+		free(err);
+		return 1;
+	}
+	if (!s->url || !s->token)
+		return cli_fail("'%s' has no url or token; run 'stratus initialize' again", path);
+	*c = (struct client){ .url = s->url, .token = s->token, .verify = s->verify_ssl, .ca = s->ca };
+	return 0;
+}
+
+void cli_settings_release(struct cli_settings *s)
+{
+	cfg_release(&settings_prog, s);
 }
 
 int cli_fail(const char *fmt, ...)

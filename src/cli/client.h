@@ -18,6 +18,22 @@ struct client {
 	const char *ca;       /* pinned certificate (PEM), or NULL for the system's CAs */
 };
 
+/* What `stratus initialize` writes (key = value lines, mode 0600), read by every other verb. */
+struct cli_settings {
+	char *url, *username, *token, *ca;
+	bool verify_ssl;
+};
+
+/* The settings file: GIVEN (--settings) if set, else $STRATUS_CONFIG, else ~/.stratus/config.ini. */
+void cli_settings_path(const char *given, char *out, size_t len);
+/*
+ * Read the settings at PATH into *s and point *c at the manager they name
+ * (c borrows s's strings).  0, or 1 after printing why and what to do.
+ * Release *s with cli_settings_release, also after a failure.
+ */
+int cli_settings_load(const char *path, struct cli_settings *s, struct client *c);
+void cli_settings_release(struct cli_settings *s);
+
 /*
  * METHOD base-url + /api/v1 + PATH.  body: JSON to send (NULL: none), or raw
  * bytes with ctype when raw is set.  Returns 0 and *status, *out (parsed JSON

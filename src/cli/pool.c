@@ -12,8 +12,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,23 +52,9 @@ static const struct cfg_opt popt_tbl[] = {
 	CFG_END
 };
 
-struct psettings {
-	char *url, *username, *token, *ca;
-	bool verify_ssl;
-};
-static const struct cfg_opt settings_tbl[] = {
-	CFG_STR("url", 0, struct psettings, url, NULL, "manager URL"),
-	CFG_STR("username", 0, struct psettings, username, NULL, "user"),
-	CFG_STR("token", 0, struct psettings, token, NULL, "API token"),
-	CFG_STR("ca", 0, struct psettings, ca, NULL, "pinned certificate"),
-	CFG_BOOL("verify_ssl", 0, struct psettings, verify_ssl, "true", "verify the certificate"),
-	CFG_END
-};
-static const struct cfg_program settings_prog = { "stratus", NULL, NULL, settings_tbl };
-
 struct pctx {
 	struct popts o;
-	struct psettings s;
+	struct cli_settings s;
 	struct client c;
 	bool json;
 	int npos;
@@ -79,27 +63,9 @@ struct pctx {
 
 static int load_settings(struct pctx *x)
 {
-	char path[PATH_MAX], *err = NULL;
-	const char *p = x->o.config ? x->o.config : getenv("STRATUS_CONFIG");
-	if (p && *p) {
-		snprintf(path, sizeof(path), "%s", p);
-	} else {
-		const char *home = getenv("HOME");
-		struct passwd *pw = home ? NULL : getpwuid(getuid());
-		snprintf(path, sizeof(path), "%s/.stratus/config.ini", home ? home : pw ? pw->pw_dir : "/root");
-	}
-	cfg_defaults(&settings_prog, &x->s);
-	if (access(path, F_OK) != 0)
-		return cli_fail("no CLI settings at '%s'; run 'stratus initialize' first", path);
-	if (cfg_load_file(&settings_prog, &x->s, path, &err)) {
-		cli_fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : path);
-		free(err);
-		return 1;
-	}
-	if (!x->s.url || !x->s.token)
-		return cli_fail("'%s' has no url or token; run 'stratus initialize' again", path);
-	x->c = (struct client){ .url = x->s.url, .token = x->s.token, .verify = x->s.verify_ssl, .ca = x->s.ca };
-	return 0;
+	char path[PATH_MAX];
+	cli_settings_path(x->o.config, path, sizeof(path));
+	return cli_settings_load(path, &x->s, &x->c);
 }
 
 static void print_json(json_t *j)
@@ -388,7 +354,7 @@ int cli_pool_main(int argc, char **argv)
 	if (!rc)
 		rc = !strcmp(argv[1], "pool") ? pool_verb(&x) : host_verb(&x);
 	curl_global_cleanup();
-	cfg_release(&settings_prog, &x.s);
+	cli_settings_release(&x.s);
 out:
 	cfg_release(&prog, &x.o);
 	free(nargv);

@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,24 +52,9 @@ struct opts {
 #define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json"), \
 	CFG_STR("settings", 0, struct opts, config, NULL, "the CLI settings file (also --config FILE; default: $STRATUS_CONFIG or ~/.stratus/config.ini)")
 
-/* Settings written by initialize (key = value). */
-struct settings {
-	char *url, *username, *token, *ca;
-	bool verify_ssl;
-};
-static const struct cfg_opt settings_tbl[] = {
-	CFG_STR("url", 0, struct settings, url, NULL, "manager URL"),
-	CFG_STR("username", 0, struct settings, username, NULL, "user"),
-	CFG_STR("token", 0, struct settings, token, NULL, "API token"),
-	CFG_STR("ca", 0, struct settings, ca, NULL, "pinned certificate"),
-	CFG_BOOL("verify_ssl", 0, struct settings, verify_ssl, "true", "verify the certificate"),
-	CFG_END
-};
-static const struct cfg_program settings_prog = { "stratus", NULL, NULL, settings_tbl };
-
 struct ctx {
 	struct opts o;
-	struct settings s;
+	struct cli_settings s;
 	struct client c;
 	bool json;
 	char cfgpath[PATH_MAX];
@@ -84,14 +67,7 @@ struct ctx {
 
 static void config_path(struct ctx *x)
 {
-	const char *p = x->o.config ? x->o.config : getenv("STRATUS_CONFIG");
-	if (p && *p) {
-		snprintf(x->cfgpath, sizeof(x->cfgpath), "%s", p);
-	} else {
-		const char *home = getenv("HOME");
-		struct passwd *pw = home ? NULL : getpwuid(getuid());
-		snprintf(x->cfgpath, sizeof(x->cfgpath), "%s/.stratus/config.ini", home ? home : pw ? pw->pw_dir : "/root");
-	}
+	cli_settings_path(x->o.config, x->cfgpath, sizeof(x->cfgpath));
 	snprintf(x->cfgdir, sizeof(x->cfgdir), "%s", x->cfgpath);
 	char *sl = strrchr(x->cfgdir, '/');
 	if (sl && sl != x->cfgdir)
@@ -102,21 +78,8 @@ static void config_path(struct ctx *x)
 
 static int load_settings(struct ctx *x)
 {
-	char *err = NULL;
-	cfg_defaults(&settings_prog, &x->s);
-	if (access(x->cfgpath, F_OK) != 0)
-		return cli_fail("no CLI settings at '%s'; run 'stratus initialize' first", x->cfgpath);
-	if (cfg_load_file(&settings_prog, &x->s, x->cfgpath, &err)) {
-		cli_fail("cannot read the CLI settings: %s; run 'stratus initialize' again", err ? err : x->cfgpath);
-		free(err);
+	if (cli_settings_load(x->cfgpath, &x->s, &x->c))
 		return 1;
-	}
-	if (!x->s.url || !x->s.token)
-		return cli_fail("'%s' has no url or token; run 'stratus initialize' again", x->cfgpath);
-	x->c.url = x->s.url;
-	x->c.token = x->s.token;
-	x->c.verify = x->s.verify_ssl;
-	x->c.ca = x->s.ca;
 	if (x->o.verify_ssl) {
 		bool v;
 		if (cfg_parse_bool(x->o.verify_ssl, &v))
@@ -1208,7 +1171,7 @@ int main(int argc, char **argv)
 		goto out;
 	rc = v->fn(&x);
 out:
-	cfg_release(&settings_prog, &x.s);
+	cli_settings_release(&x.s);
 	cfg_release(&prog, &x.o);
 	free(nargv);
 	curl_global_cleanup();
