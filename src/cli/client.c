@@ -214,6 +214,51 @@ void cli_settings_release(struct cli_settings *s)
 	cfg_release(&settings_prog, s);
 }
 
+char **cli_permute(const struct cfg_opt *tbl, int argc, char **argv, int *nargc)
+{
+	char **out = calloc((size_t)argc + 2, sizeof(char *));
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0, np = 0;
+	if (!out || !pos) {
+		free(out);
+		free(pos);
+		return NULL;
+	}
+	out[n++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			while (++i < argc)
+				pos[np++] = argv[i];
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			pos[np++] = a;
+			continue;
+		}
+		/* --config names the CLI's settings file, not a file of flags. */
+		if (!strcmp(a, "--config"))
+			a = "--settings";
+		else if (!strncmp(a, "--config=", 9) && asprintf(&a, "--settings=%s", a + 9) < 0)
+			a = argv[i];
+		out[n++] = a;
+		if (strchr(a, '='))
+			continue;
+		const struct cfg_opt *o = NULL;
+		for (const struct cfg_opt *p = tbl; p->name; p++)
+			if ((a[1] == '-' && !strcmp(a + 2, p->name)) || (a[1] != '-' && a[2] == '\0' && a[1] == p->short_name))
+				o = p;
+		if (o && o->type != CFG_T_BOOL && i + 1 < argc)
+			out[n++] = argv[++i];
+	}
+	out[n++] = "--";
+	for (int i = 0; i < np; i++)
+		out[n++] = pos[i];
+	free(pos);
+	*nargc = n;
+	return out;
+}
+
 int cli_fail(const char *fmt, ...)
 {
 	va_list ap;

@@ -2,7 +2,8 @@
  * client.h: the CLI's HTTPS client for stratusd (libcurl): one call = one
  * request, JSON in and out, with every failure turned into one sentence that
  * says what is wrong (wrong URL, wrong scheme, untrusted certificate, refused
- * token...) and what to do.
+ * token...) and what to do.  Also what every verb of the CLI (stratus.c,
+ * pool.c) shares: the settings file, the command line, error output.
  */
 #ifndef STRATUS_CLI_CLIENT_H
 #define STRATUS_CLI_CLIENT_H
@@ -17,6 +18,17 @@ struct client {
 	bool verify;          /* verify the certificate */
 	const char *ca;       /* pinned certificate (PEM), or NULL for the system's CAs */
 };
+
+struct cfg_opt;
+/*
+ * Options may come before, between or after the arguments (as in
+ * `show_nodes demo --filter X`): a new argv (*nargc entries, malloc'd; its
+ * strings are argv's, but for a rewritten --config=FILE, kept to the end)
+ * with the options of TBL first, then "--" and the
+ * positionals, for cfg_parse_args.  --config FILE is --settings FILE (the
+ * CLI's settings file, not a file of flags).  NULL when out of memory.
+ */
+char **cli_permute(const struct cfg_opt *tbl, int argc, char **argv, int *nargc);
 
 /* What `stratus initialize` writes (key = value lines, mode 0600), read by every other verb. */
 struct cli_settings {

@@ -282,49 +282,6 @@ void cli_pool_usage(FILE *f)
 	fprintf(f, "  %-18s %s\n", "host", "add POOL NAME ADDRESS --key FILE [...] | list [POOL] | show | remove | clear NAME");
 }
 
-/* Options may come anywhere (`host add p h1 10.0.0.1 --key k`): move them first. */
-static char **permute(int argc, char **argv, int *nargc)
-{
-	char **out = calloc((size_t)argc + 2, sizeof(char *));
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	int n = 0, np = 0;
-	if (!out || !pos) {
-		free(out);
-		free(pos);
-		return NULL;
-	}
-	out[n++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			while (++i < argc)
-				pos[np++] = argv[i];
-			break;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			pos[np++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--config"))
-			a = "--settings";
-		out[n++] = a;
-		if (strchr(a, '='))
-			continue;
-		const struct cfg_opt *o = NULL;
-		for (const struct cfg_opt *p = popt_tbl; p->name; p++)
-			if ((a[1] == '-' && !strcmp(a + 2, p->name)) || (a[1] != '-' && a[2] == '\0' && a[1] == p->short_name))
-				o = p;
-		if (o && o->type != CFG_T_BOOL && i + 1 < argc)
-			out[n++] = argv[++i];
-	}
-	out[n++] = "--";
-	for (int i = 0; i < np; i++)
-		out[n++] = pos[i];
-	free(pos);
-	*nargc = n;
-	return out;
-}
-
 int cli_pool_main(int argc, char **argv)
 {
 	struct pctx x;
@@ -337,7 +294,7 @@ int cli_pool_main(int argc, char **argv)
 		"Host pools: existing machines the ssh provider makes nodes on (docs/ssh-provider.md).", popt_tbl,
 	};
 	int nargc;
-	char **nargv = permute(argc - 1, argv + 1, &nargc);
+	char **nargv = cli_permute(popt_tbl, argc - 1, argv + 1, &nargc);
 	if (!nargv)
 		return cli_fail("out of memory");
 	int idx = cfg_parse_args(&prog, &x.o, nargc, nargv);

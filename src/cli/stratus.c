@@ -1053,51 +1053,6 @@ static void usage(FILE *f)
 }
 
 /*
- * Options may come before, between or after the arguments (as in
- * `show_nodes demo --filter X`): move them ahead of the positionals, which
- * go after a "--", for cfg_parse_args.
- */
-static char **permute(const struct cfg_opt *tbl, int argc, char **argv, int *nargc)
-{
-	char **out = calloc((size_t)argc + 2, sizeof(char *));
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	int n = 0, np = 0;
-	out[n++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			while (++i < argc)
-				pos[np++] = argv[i];
-			break;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			pos[np++] = a;
-			continue;
-		}
-		/* --config names the CLI's settings file, not a file of flags. */
-		if (!strcmp(a, "--config"))
-			a = "--settings";
-		else if (!strncmp(a, "--config=", 9) && asprintf(&a, "--settings=%s", a + 9) < 0)
-			a = argv[i];
-		out[n++] = a;
-		if (strchr(a, '='))
-			continue;
-		const struct cfg_opt *o = NULL;
-		for (const struct cfg_opt *p = tbl; p->name; p++)
-			if ((a[1] == '-' && !strcmp(a + 2, p->name)) || (a[1] != '-' && a[2] == '\0' && a[1] == p->short_name))
-				o = p;
-		if (o && o->type != CFG_T_BOOL && i + 1 < argc)
-			out[n++] = argv[++i];
-	}
-	out[n++] = "--";
-	for (int i = 0; i < np; i++)
-		out[n++] = pos[i];
-	free(pos);
-	*nargc = n;
-	return out;
-}
-
-/*
  * `stratus bench ...` is the script bench/stratus-bench (the seed's throughput
  * experiment, driving this CLI): found beside this program's source tree
  * (build/bin/../../bench), in an install's share/stratus/bench, or on PATH.
@@ -1155,7 +1110,9 @@ int main(int argc, char **argv)
 	snprintf(progname, sizeof(progname), "stratus %s", v->name);
 	struct cfg_program prog = { progname, v->usage, v->summary, v->opts };
 	int nargc;
-	char **nargv = permute(v->opts, argc - 1, argv + 1, &nargc);
+	char **nargv = cli_permute(v->opts, argc - 1, argv + 1, &nargc);
+	if (!nargv)
+		return cli_fail("out of memory");
 	int idx = cfg_parse_args(&prog, &x.o, nargc, nargv);
 	x.pos = nargv + idx;
 	x.npos = nargc - idx;
