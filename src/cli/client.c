@@ -259,6 +259,13 @@ char **cli_permute(const struct cfg_opt *tbl, int argc, char **argv, int *nargc)
 	return out;
 }
 
+void cli_path(char *out, size_t len, const char *prefix, const char *name, const char *suffix)
+{
+	char *e = client_escape(name);
+	snprintf(out, len, "%s%s%s", prefix, e ? e : "", suffix);
+	free(e);
+}
+
 int cli_fail(const char *fmt, ...)
 {
 	va_list ap;

@@ -85,5 +85,7 @@ const char *client_errtext(json_t *ans, long status);
 
 /* Percent-encode s for a query string (malloc'd). */
 char *client_escape(const char *s);
+/* PREFIX + NAME percent-encoded + SUFFIX into out: "/clusters/" NAME "/nodes". */
+void cli_path(char *out, size_t len, const char *prefix, const char *name, const char *suffix);
 
 #endif

@@ -113,14 +113,6 @@ static const char *const host_keys[] = { "name", "pool", "address", "state", "no
 static const char *const host_heads[] = { "NAME", "POOL", "ADDRESS", "STATE", "NODE", "CORES", "MEMORY_MB",
 					  "TYPE", "REASON" };
 
-/* PREFIX + escaped NAME + SUFFIX. */
-static void path1(char *out, size_t len, const char *prefix, const char *name, const char *suffix)
-{
-	char *e = client_escape(name);
-	snprintf(out, len, "%s%s%s", prefix, e ? e : "", suffix);
-	free(e);
-}
-
 static int pool_verb(struct pctx *x)
 {
 	char path[512];
@@ -151,7 +143,7 @@ static int pool_verb(struct pctx *x)
 		else
 			print_table(json_object_get(a, "pools"), k, h, 6);
 	} else if (!strcmp(sub, "show") && x->npos == 2) {
-		path1(path, sizeof(path), "/pools/", x->pos[1], "");
+		cli_path(path, sizeof(path), "/pools/", x->pos[1], "");
 		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 			return 1;
 		if (x->json) {
@@ -166,7 +158,7 @@ static int pool_verb(struct pctx *x)
 			print_table(json_object_get(a, "host_list"), host_keys, host_heads, 9);
 		}
 	} else if (!strcmp(sub, "delete") && x->npos == 2) {
-		path1(path, sizeof(path), "/pools/", x->pos[1], "");
+		cli_path(path, sizeof(path), "/pools/", x->pos[1], "");
 		if (cli_call(&x->c, "DELETE", path, NULL, NULL, NULL))
 			return 1;
 		if (!x->json)
@@ -197,7 +189,7 @@ static int host_add(struct pctx *x)
 		json_object_set_new(b, "disks", json_string(x->o.disks));
 	if (x->o.machine_type)
 		json_object_set_new(b, "machine_type", json_string(x->o.machine_type));
-	path1(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
+	cli_path(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
 	/* The body held the key: cli_call sends it and frees it. */
 	if (cli_call(&x->c, "POST", path, b, &a, NULL))
 		return 1;
@@ -233,7 +225,7 @@ static int host_verb(struct pctx *x)
 		return host_add(x);
 	if (!strcmp(sub, "list") && x->npos <= 2) {
 		if (x->npos == 2)
-			path1(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
+			cli_path(path, sizeof(path), "/pools/", x->pos[1], "/hosts");
 		else
 			snprintf(path, sizeof(path), "/hosts");
 		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
@@ -243,18 +235,18 @@ static int host_verb(struct pctx *x)
 		else
 			print_table(json_object_get(a, "hosts"), host_keys, host_heads, 9);
 	} else if (!strcmp(sub, "show") && x->npos == 2) {
-		path1(path, sizeof(path), "/hosts/", x->pos[1], "");
+		cli_path(path, sizeof(path), "/hosts/", x->pos[1], "");
 		if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 			return 1;
 		print_json(a);
 	} else if (!strcmp(sub, "remove") && x->npos == 2) {
-		path1(path, sizeof(path), "/hosts/", x->pos[1], "");
+		cli_path(path, sizeof(path), "/hosts/", x->pos[1], "");
 		if (cli_call(&x->c, "DELETE", path, NULL, NULL, NULL))
 			return 1;
 		if (!x->json)
 			printf("Removed host '%s' (Stratus will not connect to it again)\n", x->pos[1]);
 	} else if (!strcmp(sub, "clear") && x->npos == 2) {
-		path1(path, sizeof(path), "/hosts/", x->pos[1], "/clear");
+		cli_path(path, sizeof(path), "/hosts/", x->pos[1], "/clear");
 		if (cli_call(&x->c, "POST", path, json_pack("{s:b}", "force", x->o.force), &a, NULL))
 			return 1;
 		if (x->json)

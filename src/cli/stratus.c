@@ -99,6 +99,21 @@ static void print_json(json_t *j)
 	free(s);
 }
 
+/* NODES (names) as JSON, or "WHAT N KIND: a b c". */
+static void print_nodes(struct ctx *x, json_t *nodes, const char *what, const char *kind)
+{
+	size_t i;
+	json_t *n;
+	if (x->json) {
+		print_json(nodes);
+		return;
+	}
+	printf("%s %zu %s:", what, json_array_size(nodes), kind);
+	json_array_foreach(nodes, i, n)
+		printf(" %s", json_string_value(n));
+	printf("\n");
+}
+
 static const char *str_of(json_t *v, char *tmp, size_t len)
 {
 	if (json_is_string(v))
@@ -503,9 +518,7 @@ static int v_import_template(struct ctx *x)
 		return 1;
 	}
 	const char *name = x->npos ? x->pos[0] : t->template_name;
-	char *en = client_escape(name);
-	snprintf(path, sizeof(path), "/templates/%s", en);
-	free(en);
+	cli_path(path, sizeof(path), "/templates/", name, "");
 	json_t *ans = NULL;
 	int rc = cli_call(&x->c, "PUT", path, json_pack("{s:s,s:b}", "text", text, "force", x->o.force), &ans, NULL);
 	if (!rc) {
@@ -553,13 +566,13 @@ static int cluster_action(struct ctx *x, const char *action, const char *done)
 	char path[512];
 	if (x->npos != 1)
 		return cli_fail("usage: stratus %s_cluster NAME [--force]", action), 2;
-	char *e = client_escape(x->pos[0]);
+	char suffix[64];
 	json_t *ans = NULL;
 	if (!strcmp(action, "delete"))
-		snprintf(path, sizeof(path), "/clusters/%s%s", e, x->o.force ? "?force=true" : "");
+		snprintf(suffix, sizeof(suffix), "%s", x->o.force ? "?force=true" : "");
 	else
-		snprintf(path, sizeof(path), "/clusters/%s/%s", e, action);
-	free(e);
+		snprintf(suffix, sizeof(suffix), "/%s", action);
+	cli_path(path, sizeof(path), "/clusters/", x->pos[0], suffix);
 	json_t *body = NULL;
 	if (strcmp(action, "delete")) {
 		body = json_object();
@@ -636,9 +649,7 @@ static int v_show_cluster(struct ctx *x)
 		json_decref(a);
 		return 0;
 	}
-	char *e = client_escape(x->pos[0]);
-	snprintf(path, sizeof(path), "/clusters/%s", e);
-	free(e);
+	cli_path(path, sizeof(path), "/clusters/", x->pos[0], "");
 	if (cli_call(&x->c, "GET", path, NULL, &a, NULL))
 		return 1;
 	if (x->json) {
@@ -775,21 +786,10 @@ static int v_add_node(struct ctx *x)
 	char path[512];
 	if (x->npos != 1 || !x->o.tmpl)
 		return cli_fail("usage: stratus add_node NAME -t TEMPLATE [-c COUNT]"), 2;
-	char *e = client_escape(x->pos[0]);
-	snprintf(path, sizeof(path), "/clusters/%s/nodes", e);
-	free(e);
+	cli_path(path, sizeof(path), "/clusters/", x->pos[0], "/nodes");
 	if (cli_call(&x->c, "POST", path, json_pack("{s:s,s:I}", "template", x->o.tmpl, "count", (json_int_t)x->o.count), &a, NULL))
 		return 1;
-	if (x->json)
-		print_json(json_object_get(a, "nodes"));
-	else {
-		size_t i;
-		json_t *n;
-		printf("Added %zu node(s):", json_array_size(json_object_get(a, "nodes")));
-		json_array_foreach(json_object_get(a, "nodes"), i, n)
-			printf(" %s", json_string_value(n));
-		printf("\n");
-	}
+	print_nodes(x, json_object_get(a, "nodes"), "Added", "node(s)");
 	json_decref(a);
 	return 0;
 }
@@ -800,9 +800,9 @@ static int node_action(struct ctx *x, const char *verb, const char *what)
 	char path[512];
 	if (x->npos < 1 || x->npos > 2 || (x->npos == 1 && !x->o.filter) || (x->npos == 2 && x->o.filter))
 		return cli_fail("usage: stratus %s NAME [NODE | --filter EXPR] [--force]", verb), 2;
-	char *e = client_escape(x->pos[0]);
-	snprintf(path, sizeof(path), "/clusters/%s/nodes/%s", e, what);
-	free(e);
+	char suffix[64];
+	snprintf(suffix, sizeof(suffix), "/nodes/%s", what);
+	cli_path(path, sizeof(path), "/clusters/", x->pos[0], suffix);
 	json_t *body = json_pack("{s:b}", "force", x->o.force);
 	if (x->o.filter)
 		json_object_set_new(body, "filter", json_string(x->o.filter));
@@ -876,21 +876,10 @@ static int v_retry(struct ctx *x)
 	char path[512];
 	if (x->npos != 1)
 		return cli_fail("usage: stratus retry NAME"), 2;
-	char *e = client_escape(x->pos[0]);
-	snprintf(path, sizeof(path), "/clusters/%s/retry", e);
-	free(e);
+	cli_path(path, sizeof(path), "/clusters/", x->pos[0], "/retry");
 	if (cli_call(&x->c, "POST", path, json_object(), &a, NULL))
 		return 1;
-	if (x->json)
-		print_json(json_object_get(a, "nodes"));
-	else {
-		size_t i;
-		json_t *n;
-		printf("Retrying %zu failed node(s):", json_array_size(json_object_get(a, "nodes")));
-		json_array_foreach(json_object_get(a, "nodes"), i, n)
-			printf(" %s", json_string_value(n));
-		printf("\n");
-	}
+	print_nodes(x, json_object_get(a, "nodes"), "Retrying", "failed node(s)");
 	json_decref(a);
 	return 0;
 }
