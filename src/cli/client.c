@@ -36,6 +36,28 @@ static int say(char **err, const char *fmt, ...)
 	return -EIO;
 }
 
+/*
+ * A handle for URL (HTTPS only, never through a proxy: the manager is ours,
+ * and lookups must not leave) that collects the answer into ans and libcurl's
+ * error text into ebuf (CURL_ERROR_SIZE).  NULL if libcurl cannot start.
+ */
+static CURL *curl_start(const char *url, char *ebuf, struct buf *ans, long timeout_s)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ans);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	return h;
+}
+
 char *client_escape(const char *s)
 {
 	char *e = curl_easy_escape(NULL, s, 0);
@@ -75,20 +97,10 @@ int client_call(const struct client *c, const char *method, const char *path, js
 	if (strncmp(c->url, "https://", 8))
 		return say(err, "'%s' is not an https:// URL; give the manager as https://HOST:PORT", c->url);
 	snprintf(url, sizeof(url), "%s/api/v1%s", c->url, path);
-	CURL *h = curl_easy_init();
+	CURL *h = curl_start(url, ebuf, &ans, 600L);
 	if (!h)
 		return say(err, "cannot start libcurl");
-	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	/* Never through a proxy: the manager is ours, and lookups must not leave. */
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (!c->verify) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -316,19 +328,10 @@ int client_peer_cert(const char *base, char **pem, char **err)
 	if (strncmp(base, "https://", 8))
 		return say(err, "'%s' is not an https:// URL; give the manager as https://HOST:PORT", base);
 	snprintf(url, sizeof(url), "%s/api/v1/whoami", base);
-	CURL *h = curl_easy_init();
+	CURL *h = curl_start(url, ebuf, &ans, 30L);
 	if (!h)
 		return say(err, "cannot start libcurl");
 	/* Not trusted yet: we only look at the certificate, and send nothing secret. */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
