@@ -9,10 +9,7 @@
 # Real stratusd, real namespaced nodes.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
-t_need_root
-t_need_cmd ip curl perl sqlite3
-[ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
-[ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
+mgr_need_nodes
 plan 21
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-guard.XXXXXX)

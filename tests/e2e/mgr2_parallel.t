@@ -7,10 +7,7 @@
 # node terminated while it is being made ends Off, with nothing left behind.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
-t_need_root
-t_need_cmd ip curl perl sqlite3
-[ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
-[ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
+mgr_need_nodes
 plan 9
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-par.XXXXXX)

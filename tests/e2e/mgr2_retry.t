@@ -9,10 +9,7 @@
 # again.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
-t_need_root
-t_need_cmd ip curl perl sqlite3 tar
-[ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
-[ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
+mgr_need_nodes tar
 plan 23
 
 STATE=$(mktemp -d /var/tmp/stratus-mgr2-retry.XXXXXX)

@@ -3,6 +3,15 @@
 # the test's PID), make its admin, and point the CLI at it through
 # $STRATUS_CONFIG.  Source after tests/lib.sh.
 
+# mgr_need_nodes [COMMAND...]: skip the test unless it can make real nodes:
+# root, ip, curl, perl, sqlite3 and the COMMANDs, sshd, and the agent.
+mgr_need_nodes() {
+	t_need_root
+	t_need_cmd ip curl perl sqlite3 "$@"
+	[ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
+	[ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
+}
+
 # mgr_start [STATE_DIR] [extra stratusd flags...]: start and wait until it listens.
 mgr_start() {
 	MGR_STATE=${1:-$T/state}; shift || true

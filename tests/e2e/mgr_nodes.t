@@ -10,10 +10,7 @@
 # mount, namespace, veth or bridge behind.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mgr_lib.sh"
-t_need_root
-t_need_cmd ip ssh ssh-keygen curl perl tar sqlite3
-[ -x /usr/sbin/sshd ] || skip_all "sshd is not installed; run scripts/install-deps"
-[ -x "$BIN/stratus-node" ] || skip_all "stratus-node (the agent) is not built"
+mgr_need_nodes ssh ssh-keygen tar
 plan 42
 
 # Nodes replace /tmp with their own: the state directory must live elsewhere.
