@@ -471,6 +471,7 @@ static void cluster_remove_files(struct mgr *m, const char *name, json_t *nodes,
 {
 	char rel[PATH_MAX], data[PATH_MAX];
 	json_t *dirs = json_object(); /* real data dirs -> true when a node there is not terminated */
+	json_t *outside = json_object(); /* data dirs outside --node-data-dir, said once */
 	size_t i;
 	json_t *n;
 	json_array_foreach(nodes, i, n) {
@@ -483,9 +484,11 @@ static void cluster_remove_files(struct mgr *m, const char *name, json_t *nodes,
 		if (!dd || !*dd)
 			dd = MGR_NODE_DATA_DEFAULT;
 		bool in = dir_within(dd, m->o.node_data_dir, data);
-		if (!in && access(dd, F_OK) == 0)
-			log_warn("not removing the data of node '%s' in '%s': it is outside --node-data-dir '%s'",
-				 node, dd, m->o.node_data_dir);
+		if (!in && !json_object_get(outside, dd) && access(dd, F_OK) == 0) {
+			log_warn("not removing the node data of cluster '%s' in '%s': it is outside --node-data-dir '%s'",
+				 name, dd, m->o.node_data_dir);
+			json_object_set_new(outside, dd, json_true());
+		}
 		if (live) {
 			log_warn("not removing the files of node '%s': it still has a holder or a namespace", node);
 			if (in)
@@ -508,6 +511,7 @@ static void cluster_remove_files(struct mgr *m, const char *name, json_t *nodes,
 			remove_below(d, rel, "the cluster data");
 	remove_below(m->o.state_dir, rel, "the cluster folder");
 	json_decref(dirs);
+	json_decref(outside);
 }
 
 int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e)
