@@ -138,6 +138,26 @@ int bench_cli_option(struct bench_cli *cli, int c, char **argv, const char *cons
 	return -1;
 }
 
+int bench_cli_no_operand(const struct bench_cli *cli, int argc, char **argv)
+{
+	char err[512];
+	if (bench_opt_no_operand(cli, argc, argv, optind, err, sizeof(err))) {
+		bench_usage_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int bench_cli_json_check(const struct bench_cli *cli)
+{
+	char err[512];
+	if (bench_opt_json_check(cli, err, sizeof(err))) {
+		bench_usage_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 void bench_exit(int code)
 {
 	fflush(stdout);

@@ -45,6 +45,9 @@ void bench_help(const char *const *lines) __attribute__((noreturn));
 int bench_int_opt(char flag, const char *val, int64_t lo, int64_t hi, bool size, int64_t *out);
 int bench_size_opt(char flag, const char *val, int64_t *out);
 int bench_cli_option(struct bench_cli *cli, int c, char **argv, const char *const *help);
+/* After the options: no operand is left, and --json and --json=FILE are not both given. */
+int bench_cli_no_operand(const struct bench_cli *cli, int argc, char **argv);
+int bench_cli_json_check(const struct bench_cli *cli);
 
 /* Collective: finalize MPI and exit with code. */
 void bench_exit(int code) __attribute__((noreturn));

@@ -140,7 +140,6 @@ static const char *const help_lines[] = {
 static int parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
-	char err[512];
 	int c;
 
 	opt.api = API_POSIX;
@@ -219,10 +218,8 @@ static int parse_options(int argc, char **argv)
 			break;
 		}
 	}
-	if (bench_opt_no_operand(&opt.cli, argc, argv, optind, err, sizeof(err))) {
-		bench_usage_error("%s", err);
+	if (bench_cli_no_operand(&opt.cli, argc, argv))
 		return -1;
-	}
 	/* IOR's checks of the settings, in words a user can act on. */
 	if (opt.block <= 0) {
 		bench_usage_error("block size (-b) must be greater than 0");
@@ -266,10 +263,8 @@ static int parse_options(int argc, char **argv)
 		bench_usage_error("-W checks the data just written, so it needs -w");
 		return -1;
 	}
-	if (bench_opt_json_check(&opt.cli, err, sizeof(err))) {
-		bench_usage_error("%s", err);
+	if (bench_cli_json_check(&opt.cli))
 		return -1;
-	}
 	return 0;
 }
 

@@ -75,7 +75,6 @@ static const char *const help_lines[] = {
 static int parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
-	char err[512];
 	int c;
 
 	opt.items = 1000;
@@ -126,10 +125,8 @@ static int parse_options(int argc, char **argv)
 			break;
 		}
 	}
-	if (bench_opt_no_operand(&opt.cli, argc, argv, optind, err, sizeof(err))) {
-		bench_usage_error("%s", err);
+	if (bench_cli_no_operand(&opt.cli, argc, argv))
 		return -1;
-	}
 	if (!opt.files && !opt.dirs)
 		opt.files = opt.dirs = true;
 	if (!opt.create && !opt.stat && !opt.read && !opt.remove)
@@ -139,10 +136,8 @@ static int parse_options(int argc, char **argv)
 				  opt.read_bytes, opt.write_bytes);
 		return -1;
 	}
-	if (bench_opt_json_check(&opt.cli, err, sizeof(err))) {
-		bench_usage_error("%s", err);
+	if (bench_cli_json_check(&opt.cli))
 		return -1;
-	}
 	return 0;
 }
 
