@@ -42,6 +42,16 @@ int bench_opt_size(char flag, const char *val, int64_t *out, char *err, size_t e
 	return 0;
 }
 
+bool bench_opt_flag(const struct bench_flag *tbl, int c)
+{
+	for (; tbl->flag; tbl++)
+		if (tbl->flag == c) {
+			*tbl->on = true;
+			return true;
+		}
+	return false;
+}
+
 enum bench_opt_result bench_opt_common(struct bench_cli *cli, int c, const char *arg, int opt,
 				       const char *word, char *err, size_t errlen)
 {

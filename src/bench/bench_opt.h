@@ -34,6 +34,14 @@ int bench_opt_int(char flag, const char *val, int64_t lo, int64_t hi, bool size,
 /* VAL of option -FLAG: a size with any value (the caller checks its own bounds), into *out. */
 int bench_opt_size(char flag, const char *val, int64_t *out, char *err, size_t errlen);
 
+/* An option without a value that turns something on: -F, -w... */
+struct bench_flag {
+	char flag;
+	bool *on;
+};
+/* If c is one of TBL's flags (TBL ends with { 0, NULL }), turn it on and return true. */
+bool bench_opt_flag(const struct bench_flag *tbl, int c);
+
 enum bench_opt_result {
 	BENCH_OPT_TAKEN,  /* --json[=FILE]: recorded in cli */
 	BENCH_OPT_HELP,   /* -h / --help: print the help and exit 0 */

@@ -140,6 +140,13 @@ static const char *const help_lines[] = {
 static int parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
+	/* IOR's options without a value (but -v, which counts) */
+	static const struct bench_flag flags[] = {
+		{ 'B', &opt.direct }, { 'C', &opt.reorder }, { 'e', &opt.fsync },
+		{ 'E', &opt.existing }, { 'F', &opt.fpp }, { 'g', &opt.intra_barriers },
+		{ 'k', &opt.keep }, { 'l', &opt.store_offset }, { 'r', &opt.read },
+		{ 'R', &opt.check_read }, { 'w', &opt.write }, { 'W', &opt.check_write }, { 0, NULL },
+	};
 	int c;
 
 	opt.api = API_POSIX;
@@ -199,21 +206,9 @@ static int parse_options(int argc, char **argv)
 			}
 			opt.path = optarg;
 			break;
-		case 'B': opt.direct = true; break;
-		case 'C': opt.reorder = true; break;
-		case 'e': opt.fsync = true; break;
-		case 'E': opt.existing = true; break;
-		case 'F': opt.fpp = true; break;
-		case 'g': opt.intra_barriers = true; break;
-		case 'k': opt.keep = true; break;
-		case 'l': opt.store_offset = true; break;
-		case 'r': opt.read = true; break;
-		case 'R': opt.check_read = true; break;
 		case 'v': opt.verbose++; break;
-		case 'w': opt.write = true; break;
-		case 'W': opt.check_write = true; break;
 		default:
-			if (bench_cli_option(&opt.cli, c, argv, help_lines))
+			if (!bench_opt_flag(flags, c) && bench_cli_option(&opt.cli, c, argv, help_lines))
 				return -1;
 			break;
 		}

@@ -75,6 +75,11 @@ static const char *const help_lines[] = {
 static int parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = { BENCH_LONG_OPTIONS };
+	/* mdtest's options without a value (but -v, which counts) */
+	static const struct bench_flag flags[] = {
+		{ 'F', &opt.files }, { 'D', &opt.dirs }, { 'C', &opt.create }, { 'T', &opt.stat },
+		{ 'E', &opt.read }, { 'r', &opt.remove }, { 'u', &opt.unique }, { 0, NULL },
+	};
 	int c;
 
 	opt.items = 1000;
@@ -111,16 +116,9 @@ static int parse_options(int argc, char **argv)
 			}
 			opt.dir = optarg;
 			break;
-		case 'F': opt.files = true; break;
-		case 'D': opt.dirs = true; break;
-		case 'C': opt.create = true; break;
-		case 'T': opt.stat = true; break;
-		case 'E': opt.read = true; break;
-		case 'r': opt.remove = true; break;
-		case 'u': opt.unique = true; break;
 		case 'v': opt.verbose++; break;
 		default:
-			if (bench_cli_option(&opt.cli, c, argv, help_lines))
+			if (!bench_opt_flag(flags, c) && bench_cli_option(&opt.cli, c, argv, help_lines))
 				return -1;
 			break;
 		}

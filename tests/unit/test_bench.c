@@ -191,6 +191,20 @@ static void test_shared_options(void **state)
 	assert_string_equal(err, "unexpected argument 'stray'; the test file is given with -o");
 }
 
+static void test_flags(void **state)
+{
+	bool a = false, b = false;
+	const struct bench_flag tbl[] = { { 'a', &a }, { 'B', &b }, { 0, NULL } };
+	assert_true(bench_opt_flag(tbl, 'B'));
+	assert_false(a);
+	assert_true(b);
+	assert_false(bench_opt_flag(tbl, 'b'));
+	assert_false(bench_opt_flag(tbl, 0));
+	assert_false(bench_opt_flag(tbl, '?'));
+	assert_true(bench_opt_flag(tbl, 'a'));
+	assert_true(a);
+}
+
 static void test_long_options(void **state)
 {
 	/* The shared long options, as getopt_long reads them. */
@@ -219,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_option_values),
 		cmocka_unit_test(test_shared_options),
 		cmocka_unit_test(test_long_options),
+		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_ior_header_and_max),
 		cmocka_unit_test(test_ior_summary_matches_ior),
 		cmocka_unit_test(test_sizes_as_ior_says_them),
