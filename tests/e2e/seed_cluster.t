@@ -36,7 +36,7 @@ t_on_cleanup "rm -rf $ND/clusters/$ST $ND/clusters/$C $ND/nodes/$ST-* $ND/nodes/
 t_on_cleanup "down $ST"
 t_on_cleanup "down $C"
 
-plan 23
+plan 24
 # node_state NODE -> its state; ready CLUSTER NODE
 node_state() { mgr_node_state "$1" "$2"; }
 events() { stratus show_cluster "$1" -l 2>/dev/null; mgr_curl GET "/clusters/$1/events" -H "Authorization: Bearer $(mgr_token)" >/dev/null; cat "$T/body"; }
@@ -121,6 +121,8 @@ oss2_ip=$(stratus show_nodes "$ST" --format json | NODE="$ST-oss-2" perl -MJSON:
 	'for (@{decode_json(<STDIN>)}) { print $_->{ip} if $_->{name} eq $ENV{NODE} }')
 new_idx=$(stratus ssh "$C" "$x1" "$BIN/sfs osts /lustre" | awk -v a="$oss2_ip:" 'index($3, a) == 1 { sub(":", "", $1); print $1 }')
 like "$new_idx" '^[0-9]+$' "the mounted file system lists the new OST ($oss2_ip)"
+is "$(stratus ssh "$C" "$x1" "$BIN/sfs df /lustre" | awk '$1 ~ /^OST/ { print $2 }' | sort -u)" 8388608 \
+	"sfs df shows every OST at the template's OssDiskSize (8 GiB, sfs-oss --capacity)"
 placed=$(stratus ssh "$C" "$x1" "for i in 1 2 3 4 5 6; do echo x >/lustre/new.\$i; $BIN/sfs getstripe /lustre/new.\$i; done" |
 	awk '$1 ~ /^[0-9]+$/ && NF == 2 { print $1 }' | sort | uniq -c)
 is "$(echo "$placed" | awk -v i="$new_idx" '$2 == i { print "yes" }')" yes "new files are placed on the new OST too"
