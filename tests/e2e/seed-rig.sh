@@ -60,10 +60,14 @@ resume|suspend)
 	r=$(dirname "$STRATUS_NODE_CONFIG")/../..
 	for n in "$@"; do
 		# As the manager does: a node still being given back is not taken
-		# on (the asker asks again once it is Off).
-		if [ "$act" = resume ] && [ "$(awk -v n="$n" '$1 == n { print $3 }' "$r/cluster-nodes")" = Terminating ]; then
-			echo "refused $n" >>"$r/requests"
-			continue
+		# on (the asker asks again once it is Off); one on its way or up is
+		# taken with nothing to do; an Off one is made (Acquiring at once).
+		if [ "$act" = resume ]; then
+			case $(awk -v n="$n" '$1 == n { print $3 }' "$r/cluster-nodes") in
+			Terminating) echo "refused $n" >>"$r/requests"; continue ;;
+			Acquiring|Preparing|Ready) echo "again $n" >>"$r/requests"; echo "$n"; continue ;;
+			esac
+			flock "$r/lock" sed -i "s/^$n \([^ ]*\) [^ ]* /$n \1 Acquiring /" "$r/cluster-nodes"
 		fi
 		echo "$act $n" >>"$r/requests"
 		# As the manager answers: the nodes taken on, one a line.
@@ -185,6 +189,7 @@ rig_provider_loop() {
 			resume) if grep -qx "$n" "$R/fail-once" 2>/dev/null; then
 					# A node that fails to come up the first time it is asked for.
 					sed -i "/^$n\$/d" "$R/fail-once"
+					rig_set_state "$n" Off
 					echo "$(date -u +%T.%3N) $n not made (fail-once)"
 					continue
 				fi
