@@ -63,11 +63,13 @@ if [ "$(cfg slurm.role execute)" = scheduler ]; then
 	fi
 	{
 		cat "$src/.ssh/id_ed25519.pub"
-		# The manager's cluster key (`stratus ssh --user`): root's on this
-		# node (a local node's own /root/.ssh, 30-ssh.sh's, or the block the
-		# ssh provider put in a pool host's authorized_keys).  sshd reads a
-		# user's keys as that user, so the manager's root-only copy is no use.
-		[ -s /root/.ssh/id_ed25519.pub ] && cat /root/.ssh/id_ed25519.pub
+		# The manager's cluster key (`stratus ssh --user`): on a local node
+		# root's own /root/.ssh holds it (the provider's, or 30-ssh.sh's); on
+		# a pool host, the block the ssh provider put in root's
+		# authorized_keys (root's own key pair there is the machine's, not
+		# ours).  sshd reads a user's keys as that user, so the manager's
+		# root-only copy is no use.
+		[ -z "${STRATUS_HOST_TAG:-}" ] && [ -s /root/.ssh/id_ed25519.pub ] && cat /root/.ssh/id_ed25519.pub
 		[ -f /root/.ssh/authorized_keys ] &&
 			awk 'index($0, "# BEGIN stratus-node") == 1 { s = 1; next } index($0, "# END stratus-node") == 1 { s = 0; next } s' /root/.ssh/authorized_keys
 		# The operator's keys, if the manager hands them out.
