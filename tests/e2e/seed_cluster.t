@@ -1,7 +1,8 @@
 #!/bin/bash
 # The seed's cluster end to end through stratusd, from empty: the shipped
 # templates and projects, a storage cluster (mds with its own OST + 1 oss) and
-# an autoscaling Slurm cluster on its network that mounts it at /lustre.  An
+# an autoscaling Slurm cluster on its network that mounts it at /lustre.  Jobs
+# run as the cluster user (hpcuser), never root.  An
 # sbatch MPI job of 2 nodes x 2 ranks with no execute node up makes two nodes
 # come up (the autoscaler asks stratusd), runs stratus-ior as /shared/bin/ior
 # on /lustre, writes its output; the seed's `mpiexec --hostfile` runs from the
