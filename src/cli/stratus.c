@@ -8,6 +8,7 @@
  * reached), 2 the command line was wrong.  Tables by default, --format json
  * for scripts.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,6 +48,7 @@ struct opts {
 	int64_t count;
 	char *token;
 	bool all;
+	char *user;
 };
 
 #define OPT_FORMAT CFG_STR("format", 0, struct opts, format, "text", "output: text (tables) or json"), \
@@ -930,8 +932,18 @@ static int v_ssh(struct ctx *x)
 		json_decref(k);
 		return cli_fail("cannot store the key of cluster '%s' in '%s'", x->pos[0], keyp);
 	}
+	/* A user name as useradd takes it: it goes on ssh's command line. */
+	const char *user = x->o.user && *x->o.user ? x->o.user : "root";
+	bool user_ok = strlen(user) <= 32 && (islower((unsigned char)user[0]) || user[0] == '_');
+	for (const char *p = user; *p && user_ok; p++)
+		user_ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' || *p == '-';
+	if (!user_ok) {
+		json_decref(k);
+		json_decref(n);
+		return fail("--user '%s' is not a user name (lowercase letters, digits, _ and -)", user), 2;
+	}
 	char dest[128];
-	snprintf(dest, sizeof(dest), "root@%s", ip ? ip : "");
+	snprintf(dest, sizeof(dest), "%s@%s", user, ip ? ip : "");
 	json_decref(k);
 	json_decref(n);
 	char **argv = calloc((size_t)x->npos + 16, sizeof(char *));
@@ -1027,8 +1039,10 @@ static const struct verb verbs[] = {
 		CFG_BOOL("force", 0, struct opts, force, "false", "also scheduler/head nodes"), CFG_END } },
 	{ "retry", "NAME", "Run the cluster-init of the cluster's Failed nodes again (what failed or never ran).", v_retry, true,
 	  { OPT_FORMAT, CFG_END } },
-	{ "ssh", "NAME NODE [COMMAND...]", "ssh to a node as root with the cluster's key.", v_ssh, true,
-	  { OPT_FORMAT, CFG_END } },
+	{ "ssh", "NAME NODE [COMMAND...]", "ssh to a node with the cluster's key, as root or as --user (e.g. the "
+	  "cluster user, hpcuser).", v_ssh, true,
+	  { OPT_FORMAT, CFG_STR("user", 0, struct opts, user, "root", "log in as this user (the slurm template's "
+				"cluster user is hpcuser by default)"), CFG_END } },
 };
 
 static void usage(FILE *f)

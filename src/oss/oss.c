@@ -8,6 +8,10 @@
  * free space; the heartbeat's answer lists objects to destroy (files that
  * were removed), so the MDS never has to call us.
  *
+ * With --capacity, each OST holds at most that many bytes (allocated blocks of
+ * its objects, as du counts them): statfs reports it, and a write that would
+ * go beyond it fails with ENOSPC before any byte is written.
+ *
  * One thread per client connection, requests answered in order on it;
  * clients open several connections for parallelism.  A peer that sends a
  * malformed frame is dropped with a log line; everyone else carries on.
@@ -46,6 +50,7 @@ struct oss_opts {
 	char *port_file;
 	char *munge_socket;
 	int64_t bandwidth;
+	int64_t capacity;
 	char *log_file;
 	char *log_level;
 	char *pid_file;
@@ -61,6 +66,7 @@ static const struct cfg_opt oss_table[] = {
 	CFG_STR("port-file", 0, struct oss_opts, port_file, NULL, "write the bound port here once listening"),
 	CFG_STR("munge-socket", 0, struct oss_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_SIZE("bandwidth", 'b', struct oss_opts, bandwidth, "0", 0, INT64_MAX, "cap on data bytes per second, reads and writes together (0: none)"),
+	CFG_SIZE("capacity", 0, struct oss_opts, capacity, "0", 0, INT64_MAX, "bytes each OST may hold, e.g. 10g (0: its disk's free space)"),
 	CFG_STR("log-file", 0, struct oss_opts, log_file, NULL, "log here instead of stderr"),
 	CFG_STR("log-level", 0, struct oss_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("pid-file", 0, struct oss_opts, pid_file, NULL, "write the process id here"),
@@ -83,6 +89,10 @@ struct ost {
 	uint32_t index;        /* assigned by the MDS; SFS_NO_OST until registered */
 	int subdir_fd[256];
 	uint64_t acked;        /* highest destroy seq done */
+	/* With --capacity: bytes allocated to objects, under cap_lock (held
+	 * across every change of an object's allocation, so the count is exact). */
+	int64_t used;
+	pthread_mutex_t cap_lock;
 };
 
 static struct oss_opts opts;
@@ -184,7 +194,61 @@ static int ost_statfs(struct ost *o, uint64_t *total, uint64_t *avail)
 		return -errno;
 	*total = (uint64_t)sv.f_blocks * sv.f_frsize;
 	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (opts.capacity > 0) {
+		pthread_mutex_lock(&o->cap_lock);
+		uint64_t left = o->used < opts.capacity ? (uint64_t)(opts.capacity - o->used) : 0;
+		pthread_mutex_unlock(&o->cap_lock);
+		*total = (uint64_t)opts.capacity;
+		if (left < *avail)
+			*avail = left;
+	}
 	return 0;
+}
+
+/* ---- capacity (--capacity): what the OST's objects hold ---- */
+
+/* Sum the allocated bytes of every object: the starting count. */
+static int ost_count_used(struct ost *o)
+{
+	int64_t sum = 0;
+	for (int i = 0; i < 256; i++) {
+		int fd = dup(o->subdir_fd[i]);
+		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return error("cannot read '%s/O/%02x': %s", o->path, i, strerror(errno));
+		}
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			struct stat st;
+			if (e->d_name[0] != '.' && !fstatat(o->subdir_fd[i], e->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+			    S_ISREG(st.st_mode))
+				sum += (int64_t)st.st_blocks * 512;
+		}
+		closedir(d);
+	}
+	o->used = sum;
+	return 0;
+}
+
+/* Bytes a write of len at off to a file of st may newly allocate, at most:
+ * none when it overwrites data the file holds without holes. */
+static int64_t write_growth(const struct stat *st, uint64_t off, size_t len)
+{
+	int64_t bs = st->st_blksize > 0 ? st->st_blksize : 4096;
+	bool dense = (int64_t)st->st_blocks * 512 >= (st->st_size + bs - 1) / bs * bs;
+	if (dense && off + len <= (uint64_t)st->st_size)
+		return 0;
+	return ((int64_t)len + bs - 1) / bs * bs + bs;
+}
+
+/* Account the change of fd's allocation since *before (in 512-byte blocks). */
+static void cap_account(struct ost *o, int fd, blkcnt_t before)
+{
+	struct stat st;
+	if (!fstat(fd, &st))
+		o->used += ((int64_t)st.st_blocks - (int64_t)before) * 512;
 }
 
 static int obj_open(struct ost *o, uint64_t objid, int flags)
@@ -216,6 +280,19 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 	throttle(blen);
 	size_t done = 0;
 	int rc = 0;
+	struct stat st;
+	if (opts.capacity > 0) {
+		pthread_mutex_lock(&o->cap_lock);
+		if (fstat(fd, &st))
+			rc = -errno;
+		else if (o->used + write_growth(&st, q->offset, blen) > opts.capacity)
+			rc = -ENOSPC;
+		if (rc) {
+			pthread_mutex_unlock(&o->cap_lock);
+			close(fd);
+			return rc;
+		}
+	}
 	while (done < blen) {
 		ssize_t n = pwrite(fd, c->bulk + done, blen - done, (off_t)(q->offset + done));
 		if (n < 0) {
@@ -225,6 +302,10 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 			break;
 		}
 		done += (size_t)n;
+	}
+	if (opts.capacity > 0) {
+		cap_account(o, fd, st.st_blocks);
+		pthread_mutex_unlock(&o->cap_lock);
 	}
 	if (!rc && q->sync && fdatasync(fd))
 		rc = -errno;
@@ -283,7 +364,17 @@ static int do_punch(const struct sfs_obj_punch_req *q)
 		return 0; /* a missing object reads as zeros at any size */
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	bool counted = opts.capacity > 0;
+	if (counted) {
+		pthread_mutex_lock(&o->cap_lock);
+		counted = !fstat(fd, &st);
+	}
 	int rc = ftruncate(fd, (off_t)q->size) ? -errno : 0;
+	if (counted)
+		cap_account(o, fd, st.st_blocks);
+	if (opts.capacity > 0)
+		pthread_mutex_unlock(&o->cap_lock);
 	close(fd);
 	return rc;
 }
@@ -309,10 +400,19 @@ static int do_sync(const struct sfs_obj_req *q)
 static int obj_destroy(struct ost *o, uint64_t objid)
 {
 	char name[32];
+	struct stat st;
+	int rc = 0;
 	obj_name(objid, name, sizeof(name));
-	if (unlinkat(o->subdir_fd[objid & 0xff], name, 0) && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (opts.capacity > 0)
+		pthread_mutex_lock(&o->cap_lock);
+	bool had = opts.capacity > 0 && !fstatat(o->subdir_fd[objid & 0xff], name, &st, 0);
+	if (unlinkat(o->subdir_fd[objid & 0xff], name, 0))
+		rc = errno == ENOENT ? 0 : -errno;
+	else if (had)
+		o->used -= (int64_t)st.st_blocks * 512;
+	if (opts.capacity > 0)
+		pthread_mutex_unlock(&o->cap_lock);
+	return rc;
 }
 
 static int do_stat(const struct sfs_obj_req *q, struct sfs_obj_stat_rep *r)
@@ -516,8 +616,12 @@ int main(int argc, char **argv)
 		if (nosts == MAX_OSTS)
 			die("too many OST directories (at most %d)", MAX_OSTS);
 		osts[nosts].path = strdup(d);
-		if (ost_open(&osts[nosts]))
+		pthread_mutex_init(&osts[nosts].cap_lock, NULL);
+		if (ost_open(&osts[nosts]) || (opts.capacity > 0 && ost_count_used(&osts[nosts])))
 			exit(1);
+		if (opts.capacity > 0)
+			log_info("OST '%s' holds %lld of its %lld bytes", d, (long long)osts[nosts].used,
+				 (long long)opts.capacity);
 		nosts++;
 	}
 	free(dirs);

@@ -57,9 +57,22 @@ resume|suspend)
 	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
 	act=$1; shift
 	[ "${1:-}" = --reason ] && shift 2
-	for n in "$@"; do echo "$act $n"; done >>"$(dirname "$STRATUS_NODE_CONFIG")/../../requests"
-	# As the manager answers: the nodes taken on, one a line.
-	printf '%s\n' "$@" ;;
+	r=$(dirname "$STRATUS_NODE_CONFIG")/../..
+	for n in "$@"; do
+		# As the manager does: a node still being given back is not taken
+		# on (the asker asks again once it is Off); one on its way or up is
+		# taken with nothing to do; an Off one is made (Acquiring at once).
+		if [ "$act" = resume ]; then
+			case $(awk -v n="$n" '$1 == n { print $3 }' "$r/cluster-nodes") in
+			Terminating) echo "refused $n" >>"$r/requests"; continue ;;
+			Acquiring|Preparing|Ready) echo "again $n" >>"$r/requests"; echo "$n"; continue ;;
+			esac
+			flock "$r/lock" sed -i "s/^$n \([^ ]*\) [^ ]* /$n \1 Acquiring /" "$r/cluster-nodes"
+		fi
+		echo "$act $n" >>"$r/requests"
+		# As the manager answers: the nodes taken on, one a line.
+		echo "$n"
+	done ;;
 *)
 	echo "stratus-node: the rig knows only 'config', 'search', 'resume' and 'suspend'" >&2; exit 2 ;;
 esac
@@ -158,7 +171,10 @@ rig_down() {
 # rig_provider_loop PROJECT SPEC...: in the background, act on the
 # `stratus-node resume|suspend` requests of the nodes as the manager would:
 # make a node and run its specs, or take it down.  Start it with t_start.
-# A node named in $R/fail-once is not made the first time it is asked for.
+# A node named in $R/fail-once is not made the first time it is asked for;
+# a node given back stays Terminating (its daemons running) for the seconds
+# in $R/slow-down (default 0) before it is taken down, as the manager's stop
+# scripts take a while.
 rig_provider_loop() {
 	local seen=0 total line act n
 	while :; do
@@ -173,12 +189,14 @@ rig_provider_loop() {
 			resume) if grep -qx "$n" "$R/fail-once" 2>/dev/null; then
 					# A node that fails to come up the first time it is asked for.
 					sed -i "/^$n\$/d" "$R/fail-once"
+					rig_set_state "$n" Off
 					echo "$(date -u +%T.%3N) $n not made (fail-once)"
 					continue
 				fi
 				(rig_up "$n" && rig_spec "$n" "$1" default && rig_spec "$n" "$1" execute &&
 				rig_set_state "$n" Ready && echo "$(date -u +%T.%3N) $n Ready") & ;;
-			suspend) rig_down "$n"; echo "$(date -u +%T.%3N) $n Off" ;;
+			suspend) rig_set_state "$n" Terminating
+				(sleep "$(cat "$R/slow-down" 2>/dev/null || echo 0)"; rig_down "$n"; echo "$(date -u +%T.%3N) $n Off") & ;;
 			esac
 		done
 		sleep 0.1

@@ -18,7 +18,7 @@ for p in stratusd stratus stratus-node sfs-mds sfs-mount stratus-ior; do
 	[ -x "$BIN/$p" ] || skip_all "$p is not built"
 done
 
-plan 20
+plan 21
 NM=5
 ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen failed"
 ssh_net_up || bail "cannot make the test's bridge"
@@ -88,19 +88,23 @@ ok "the Slurm scheduler becomes Ready on a pool machine" \
 	stratus show_nodes "$C" -l 2>&1 | tail -n 40 | sed 's/^/# /'
 sched_i=$(mi "$(nip "$C" "$C-scheduler")")
 on() { m_exec "$sched_i" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root sh -c "$*"; }
-SH="$DATA/clusters/$C/shared/home"
-mpienv="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_tcp_if_include=$SSH_NET.0/24 OMPI_MCA_oob_tcp_if_include=$SSH_NET.0/24"
+# as_user CMD: as the cluster user (jobs never run as root), in its home.
+U=hpcuser
+as_user() { m_exec "$sched_i" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/shared/home/$U USER=$U LOGNAME=$U \
+	runuser -u "$U" -- sh -c "cd && $*"; }
+SH="$DATA/clusters/$C/shared/home/$U"
+mpienv="OMPI_MCA_btl_tcp_if_include=$SSH_NET.0/24 OMPI_MCA_oob_tcp_if_include=$SSH_NET.0/24"
 cat >"$SH/job.sh" <<EOF
 #!/bin/bash
 #SBATCH -N 2
 #SBATCH --ntasks-per-node=1
-#SBATCH -o /shared/home/job-%j.out
+#SBATCH -o /shared/home/$U/job-%j.out
 export $mpienv
 srun -l sh -c 'echo "\$(hostname) \$(grep " /lustre " /proc/mounts | cut -d" " -f3)"' | sort
 sleep 300
 EOF
-job=$(on "sbatch --parsable /shared/home/job.sh" 2>&1)
-like "$job" '^[0-9]+$' "sbatch on the scheduler takes a 2-node job with no execute node up"
+job=$(as_user "sbatch --parsable job.sh" 2>&1)
+like "$job" '^[0-9]+$' "sbatch on the scheduler (as $U) takes a 2-node job with no execute node up"
 ok "the autoscaler brings two execute nodes up on pool machines and the job runs" \
 	t_wait 180 "job $job running" eval "on squeue -h -j $job -o %T | grep -q RUNNING" ||
 	stratus show_nodes "$C" -l 2>&1 | tail -n 30 | sed 's/^/# /'
@@ -110,12 +114,14 @@ like "$(cat "$SH/job-$job.out" 2>/dev/null | tr '\n' ' ')" "0: $C-execute-[0-9] 
 e1=$(nip "$C" "$C-execute-1"); e2=$(nip "$C" "$C-execute-2")
 ok "the execute nodes are on two different pool machines" sh -c "[ -n '$e1' ] && [ -n '$e2' ] && [ '$e1' != '$e2' ] && [ '$e1' != '$mds_ip' ]"
 
-# The seed's form: mpiexec --hostfile from the scheduler, over ssh as root.
-on "for h in \$(scontrol show hostnames \$(squeue -h -j $job -o %N)); do echo \$h slots=1; done >/shared/home/hosts"
-out=$(on "cd /shared/home && env $mpienv mpiexec --hostfile hosts -np 2 /shared/bin/ior -a POSIX -w -r -F -t 1m -b 2m -o /lustre/ior.\$\$" 2>&1)
-like "$out" "Max Read: .*MiB/sec" "mpiexec --hostfile -np 2 /shared/bin/ior runs across the two machines onto /lustre" ||
+# The seed's form: mpiexec --hostfile from the scheduler, over ssh as the cluster user.
+as_user "for h in \$(scontrol show hostnames \$(squeue -h -j $job -o %N)); do echo \$h slots=1; done >hosts"
+out=$(as_user "env $mpienv mpiexec --hostfile hosts -np 2 /shared/bin/ior -a POSIX -w -r -F -t 1m -b 2m -o /lustre/ior.\$\$" 2>&1)
+like "$out" "Max Read: .*MiB/sec" "mpiexec --hostfile -np 2 /shared/bin/ior runs as $U across the two machines onto /lustre" ||
 	echo "$out" | tail -n 15 | sed 's/^/# /'
 like "$(stratus ssh "$C" "$C-execute-1" hostname 2>&1)" "^$C-execute-1\$" "stratus ssh reaches a pool node as root with the cluster's key"
+like "$(stratus ssh --user "$U" "$C" "$C-execute-1" 'id -un; echo $HOME' 2>&1 | tr '\n' ' ')" "^$U /shared/home/$U \$" \
+	"stratus ssh --user $U reaches a pool node as the cluster user"
 
 # ---- a machine that stops answering: its node Failed, autoscale takes another ----
 x2i=$(mi "$e2")
@@ -125,7 +131,7 @@ ok "an execute node whose machine's sshd stopped becomes Failed" \
 on "scancel $job"
 # Now both execute nodes must go; a new job needs two nodes again: the failed
 # one is made again on a free machine (the lost one stays quarantined).
-job2=$(on "sbatch --parsable -N 2 -o /shared/home/again-%j.out --wrap 'srun hostname'" 2>&1)
+job2=$(as_user "sbatch --parsable -N 2 -o again-%j.out --wrap 'srun hostname'" 2>&1)
 ok "a job after the failure gets its nodes from the other free machines and runs" \
 	t_wait 180 "job $job2 output" sh -c "[ \$(grep -c '^$C-execute' '$SH/again-$job2.out' 2>/dev/null) -eq 2 ]" ||
 	stratus show_nodes "$C" -l 2>&1 | tail -n 30 | sed 's/^/# /'

@@ -926,7 +926,7 @@ static void test_shipped_templates(void **state)
 	tmpl_free(t);
 
 	t = load_shipped("templates/slurm.txt");
-	inst_bad(t, NULL, "templates/slurm.txt:74: parameter 'StorageCluster' (Storage cluster) is "
+	inst_bad(t, NULL, "templates/slurm.txt:77: parameter 'StorageCluster' (Storage cluster) is "
 	                  "required and has no default: give it a value");
 	r = inst_ok(t, "{\"StorageCluster\": \"storage\", \"MaxExecuteNodes\": 4, \"IdleTime\": 30}");
 	const struct tmpl_node *s = tmpl_node_find(r, "scheduler");
@@ -938,6 +938,8 @@ static void test_shipped_templates(void **state)
 	assert_string_equal(sval(&x->config, "stratusfs.cluster"), "storage");
 	assert_string_equal(sval(&x->config, "stratusfs.mountpoint"), "/lustre");
 	assert_string_equal(sval(&x->config, "slurm.role"), "execute");
+	assert_string_equal(sval(&x->config, "slurm.cluster_user"), "hpcuser");
+	assert_int_equal(ival(&s->config, "slurm.cluster_uid"), 20001);
 	assert_true(json_is_true(tmpl_attr_value(&x->config, "slurm.autoscale")));
 	assert_true(json_is_true(tmpl_attr_value(&r->attrs, "Autoscale")));
 	assert_int_equal(x->n_inits, 4);

@@ -80,10 +80,11 @@ daemon() {
 	echo $! >"$pidf"
 }
 
-# start_oss MDS_ADDR: this node's sfs-oss with one OST on its
-# local disk, capped at stratusfs.bandwidth_mibps MiB/s when that is > 0.
+# start_oss MDS_ADDR [GIB]: this node's sfs-oss with one OST on its
+# local disk, capped at stratusfs.bandwidth_mibps MiB/s when that is > 0,
+# holding at most GIB GiB (sfs-oss --capacity; 0 or none: the disk's space).
 start_oss() {
-	local mds=$1 ip bw
+	local mds=$1 gib=${2:-0} ip bw
 	ip=$(my_ip)
 	bw=$(cfg stratusfs.bandwidth_mibps 0)
 	install -d -m 0700 "$ND/ost"
@@ -94,7 +95,7 @@ start_oss() {
 	rm -f "$ND/oss.port"
 	daemon "$ND/oss.pid" "$ND/oss.out" "$SFS_BIN/sfs-oss" --dir "$ND/ost" --mds "$mds" --listen "$ip" \
 		--port-file "$ND/oss.port" --bandwidth "${bw}m" --munge-socket "$ND/munge/munge.socket" \
-		--log-file "$ND/oss.log"
+		--capacity "${gib}g" --log-file "$ND/oss.log"
 	wait_for 30 "sfs-oss to listen (see $ND/oss.log, $ND/oss.out)" test -s "$ND/oss.port"
-	log "sfs-oss runs (pid $(cat "$ND/oss.pid")) on $ip:$(cat "$ND/oss.port"), OST $ND/ost, MDS $mds, cap ${bw} MiB/s (0: none); log $ND/oss.log"
+	log "sfs-oss runs (pid $(cat "$ND/oss.pid")) on $ip:$(cat "$ND/oss.port"), OST $ND/ost, MDS $mds, cap ${bw} MiB/s (0: none), OST size ${gib} GiB (0: the disk's); log $ND/oss.log"
 }

@@ -8,4 +8,5 @@ if [ "$(cfg stratusfs.mds_serves_ost true)" != true ]; then
 	log "no OST on the mds node (stratusfs.mds_serves_ost is not true)"
 	exit 0
 fi
-start_oss "$(my_ip):$SFS_PORT"
+# The OST holds at most stratusfs.ost_size_gb GiB (the template's OssDiskSize).
+start_oss "$(my_ip):$SFS_PORT" "$(cfg stratusfs.ost_size_gb 0)"

@@ -5,4 +5,5 @@ set -eu
 
 mds_ip=$(stratus-node search | awk -F '\t' '$2 == "mds" { print $4; exit }')
 [ -n "$mds_ip" ] || die "cluster '$STRATUS_CLUSTER' has no mds node (stratus-node search); is it a stratusfs cluster?"
-start_oss "$mds_ip:$SFS_PORT"
+# The OST holds at most stratusfs.ost_size_gb GiB (the template's OssDiskSize).
+start_oss "$mds_ip:$SFS_PORT" "$(cfg stratusfs.ost_size_gb 0)"
