@@ -174,6 +174,7 @@ static void *syncer_main(void *arg)
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER; /* held by the committer */
 static struct item *q_head, **q_tail = &q_head;
 
 static void enqueue(struct item *it)
@@ -394,8 +395,6 @@ static void commit_batch(struct item *batch)
  * its change queued; the committer looks at the queue again after letting
  * go of the lock, so nothing queued is ever left behind.
  */
-static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void commit_pending(void)
 {
 	for (;;) {
@@ -456,6 +455,51 @@ static void serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 	conn_reply(c, it->h.op, it->h.reqid, sfs_status_from_errno(rc), it->payload,
 		   rc ? 0 : (size_t)plen, rb, rc ? 0 : r.rblen);
 	free(rb);
+}
+
+/*
+ * OPEN, and a CLOSE that brings no size, change only the open-file table in
+ * memory (unless the close is the last one of an unlinked file, which
+ * destroys it).  They need no write transaction: holding the commit lock
+ * with nothing queued, no change is being applied, so a read transaction
+ * sees the latest state and the table update is ordered with every commit
+ * (an unlink committed later sees the open).  When a commit is under way,
+ * they take the queue like any change.  Neither was ever kept in the reply
+ * cache (they do not change the database), so a retry behaves as before.
+ */
+static bool memory_only(const struct item *it)
+{
+	return it->h.op == SFS_CLTOMD_OPEN || (it->h.op == SFS_CLTOMD_CLOSE && !it->in.close_req.has_size);
+}
+
+static bool serve_memory_only(struct conn *c, MDB_txn **rtxn, struct item *it)
+{
+	if (pthread_mutex_trylock(&commit_lock))
+		return false;
+	pthread_mutex_lock(&q_lock);
+	bool idle = q_head == NULL;
+	pthread_mutex_unlock(&q_lock);
+	bool served = false;
+	if (idle && it->h.op == SFS_CLTOMD_CLOSE) {
+		/* The last close of an unlinked file destroys it: that is a change. */
+		int rc = *rtxn ? mdb_txn_renew(*rtxn) : mdb_txn_begin(M.env, NULL, MDB_RDONLY, rtxn);
+		if (rc) {
+			*rtxn = NULL;
+			idle = false;
+		} else {
+			struct mtx x = { &M, *rtxn, 0, false };
+			struct mds_inode *i = malloc(sizeof(*i));
+			idle = i && inode_get(&x, it->in.close_req.ino, i) == 0 && i->a.nlink > 0;
+			free(i);
+			mdb_txn_reset(*rtxn);
+		}
+	}
+	if (idle) {
+		serve_read(c, rtxn, it);
+		served = true;
+	}
+	pthread_mutex_unlock(&commit_lock);
+	return served;
 }
 
 static bool squash_exempt(int fd)
@@ -535,7 +579,10 @@ static void *conn_main(void *arg)
 			break;
 		}
 		const struct sfs_opinfo *info = sfs_op_info(h.op);
-		if (info->mutating) {
+		if (info->mutating && memory_only(it) && serve_memory_only(c, &rtxn, it)) {
+			free(it->bulk);
+			free(it);
+		} else if (info->mutating) {
 			it->kind = ITEM_REQ;
 			atomic_fetch_add(&c->refs, 1);
 			it->c = c;

@@ -595,6 +595,7 @@ static int op_create(struct mtx *x, struct mreq *r)
 	r->out->create_rep.attr = i.a;
 	r->out->create_rep.layout = i.layout;
 	r->out->create_rep.pattr = d.a;
+	r->out->create_rep.pseq = d.next_seq;
 	if (type == S_IFREG && (q->flags & SFS_CREATE_OPEN))
 		open_inc(x->m, r->peer->client_id, i.a.ino); /* create + open in one */
 	return 0;
@@ -619,6 +620,8 @@ static int op_mkdir(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.seq = i.next_seq;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 
@@ -640,6 +643,7 @@ static int op_symlink(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 
@@ -679,6 +683,7 @@ static int op_link(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 
