@@ -43,6 +43,7 @@ struct mount_opts {
 	int64_t timeout_ms;
 	char *munge_socket;
 	int64_t conns;
+	int64_t mds_conns;
 	int64_t attr_timeout_ms;
 	int64_t entry_timeout_ms;
 	bool foreground;
@@ -60,6 +61,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
 	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
+	CFG_INT("mds-conns", 0, struct mount_opts, mds_conns, "2", 1, 8, "connections to the MDS (it serves each with one thread)"),
 	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache attributes (an open always gets fresh ones: close-to-open)"),
 	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
 	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
@@ -504,7 +506,7 @@ static void reply_attr(fuse_req_t req, struct sfs_attr *a)
 	fuse_reply_attr(req, &st, attr_to);
 }
 
-#define MDS (sfs_fs_mds(FS))
+#define MDS (sfs_fs_mds_any(FS))
 
 /* ---- read-ahead ----
  * The kernel gives a FUSE mount 128 KiB of read-ahead, so a 1 MiB read
@@ -1786,11 +1788,12 @@ static volatile int stopping;
 
 static void *recovery_main(void *arg)
 {
-	uint64_t seen = sfs_conn_generation(MDS);
+	/* The first connection tells of a restart (the others reconnect too). */
+	uint64_t seen = sfs_conn_generation(sfs_fs_mds(FS));
 	while (!stopping) {
 		struct timespec ts = { 0, 200 * 1000000 };
 		nanosleep(&ts, NULL);
-		uint64_t g = sfs_conn_generation(MDS);
+		uint64_t g = sfs_conn_generation(sfs_fs_mds(FS));
 		if (g == seen)
 			continue;
 		seen = g;
@@ -1928,7 +1931,8 @@ int main(int argc, char **argv)
 
 	char errbuf[512];
 	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = O.munge_socket,
-				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT };
+				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT,
+				  .mds_conns = (int)O.mds_conns };
 	FS = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
 	if (!FS)
 		die("cannot mount '%s:%d:/%s': %s", host, port, want_fs, errbuf);

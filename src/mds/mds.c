@@ -499,6 +499,9 @@ static bool serve_memory_only(struct conn *c, MDB_txn **rtxn, struct item *it)
 		served = true;
 	}
 	pthread_mutex_unlock(&commit_lock);
+	/* A change queued while we held the lock found it taken and left the
+	 * commit to its holder: that is us now. */
+	commit_pending();
 	return served;
 }
 
