@@ -61,7 +61,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
 	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
-	CFG_INT("mds-conns", 0, struct mount_opts, mds_conns, "2", 1, 8, "connections to the MDS (it serves each with one thread)"),
+	CFG_INT("mds-conns", 0, struct mount_opts, mds_conns, "1", 1, 8, "connections to the MDS (it serves each with one thread)"),
 	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache attributes (an open always gets fresh ones: close-to-open)"),
 	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
 	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
