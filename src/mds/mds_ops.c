@@ -208,7 +208,7 @@ static int queue_destroy(struct mtx *x, const struct sfs_layout *l)
 			return lmdb_err(rc);
 	}
 	x->dirty = true;
-	return mds_meta_put_u64(x->t, x->m, "next_dseq", x->m->next_dseq);
+	return 0; /* next_dseq is not stored: a restart takes it from the queue (mds_db.c) */
 }
 
 static int xattrs_del(struct mtx *x, uint64_t ino)
@@ -484,7 +484,7 @@ static int alloc_layout(struct mtx *x, const struct sfs_sreq *want, const struct
 	}
 	for (uint32_t s = 0; s < n; s++)
 		l->stripes[s].objid = m->next_objid++;
-	return mds_meta_put_u64(x->t, m, "next_objid", m->next_objid);
+	return 0; /* not stored: a restart continues from objid_limit (mds.c, the committer) */
 }
 
 /* ---- the handlers ---- */
@@ -549,7 +549,7 @@ static int new_inode(struct mtx *x, struct mds_inode *dir, const struct sfs_cred
 	}
 	i->a.atime = i->a.mtime = i->a.ctime = x->now;
 	i->a.gen = 1;
-	return mds_meta_put_u64(x->t, x->m, "next_ino", x->m->next_ino);
+	return 0; /* not stored: a restart continues from ino_limit (mds.c, the committer) */
 }
 
 /* Common start of every "make a name" op. */
