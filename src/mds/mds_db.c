@@ -206,18 +206,9 @@ static int load_or_format(struct mds *m)
 			m->next_ino = lim;
 		if (meta_get_u64(t, m->db_meta, "objid_limit", &lim) == 0 && lim > m->next_objid)
 			m->next_objid = lim;
-		/* The running counters are not stored at every change (that was
-		 * a write to one more B-tree per create): ids continue from the
-		 * limits above, and destroy sequence numbers after the highest
-		 * one still queued (a number whose entry is gone may be reused). */
-		MDB_cursor *dc;
-		MDB_val dk, dv;
-		if (mdb_cursor_open(t, m->db_destroy, &dc) == 0) {
-			for (int r = mdb_cursor_get(dc, &dk, &dv, MDB_FIRST); r == 0; r = mdb_cursor_get(dc, &dk, &dv, MDB_NEXT))
-				if (dk.mv_size == 12 && get_u64((const uint8_t *)dk.mv_data + 4) >= m->next_dseq)
-					m->next_dseq = get_u64((const uint8_t *)dk.mv_data + 4) + 1;
-			mdb_cursor_close(dc);
-		}
+		/* next_ino and next_objid are not stored at every create (that
+		 * was a write to one more B-tree each time): ids continue from
+		 * the limits above.  next_dseq is stored with every destroy. */
 		MDB_val key = { 6, "fsname" }, val;
 		if (!mdb_get(t, m->db_meta, &key, &val) &&
 		    (val.mv_size != strlen(m->o.fsname) || memcmp(val.mv_data, m->o.fsname, val.mv_size))) {

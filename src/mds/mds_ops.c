@@ -208,7 +208,9 @@ static int queue_destroy(struct mtx *x, const struct sfs_layout *l)
 			return lmdb_err(rc);
 	}
 	x->dirty = true;
-	return 0; /* next_dseq is not stored: a restart takes it from the queue (mds_db.c) */
+	/* Stored with every change: an OSS acknowledges destroys up to a
+	 * sequence number, so numbers must never go back after a restart. */
+	return mds_meta_put_u64(x->t, x->m, "next_dseq", x->m->next_dseq);
 }
 
 static int xattrs_del(struct mtx *x, uint64_t ino)
