@@ -21,6 +21,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct mount_opts {
 	int64_t timeout_ms;
 	char *munge_socket;
 	int64_t conns;
+	int64_t mds_conns;
 	int64_t attr_timeout_ms;
 	int64_t entry_timeout_ms;
 	bool foreground;
@@ -59,6 +61,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_DURATION("timeout", 't', struct mount_opts, timeout_ms, "100s", 100, 86400000, "an operation waits at most this long for a server, then fails with EIO"),
 	CFG_STR("munge-socket", 0, struct mount_opts, munge_socket, NULL, "munged socket (default: MUNGE's own)"),
 	CFG_INT("conns", 0, struct mount_opts, conns, "2", 1, 8, "connections to each OST"),
+	CFG_INT("mds-conns", 0, struct mount_opts, mds_conns, "1", 1, 8, "connections to the MDS (it serves each with one thread)"),
 	CFG_DURATION("attr-timeout", 0, struct mount_opts, attr_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache attributes (an open always gets fresh ones: close-to-open)"),
 	CFG_DURATION("entry-timeout", 0, struct mount_opts, entry_timeout_ms, "1s", 0, 3600000, "how long the kernel may cache names"),
 	CFG_BOOL("foreground", 'f', struct mount_opts, foreground, "false", "stay in the foreground"),
@@ -245,6 +248,192 @@ static void dcache_clear(void)
 	pthread_mutex_unlock(&dcache_lock);
 }
 
+/* ---- names known to be absent ----
+ *
+ * The kernel sends a LOOKUP before every create, for a name that is almost
+ * always missing: an MDS round trip inside the directory's lock, which
+ * serialises creates in one directory.  The MDS counts the names added to a
+ * directory, by anyone (pseq in the answer to every create, mkdir, link and
+ * symlink).  A directory this mount made starts empty; while each of our
+ * additions finds the count one above the last we saw, nobody else added a
+ * name, and the names we added (less those we removed) are all there is.
+ * A lookup of any other name is then answered "missing" here, as long as
+ * the count was confirmed less than entry_timeout ago: a name made on
+ * another mount stays unseen here for at most entry_timeout, as a negative
+ * entry cached by the kernel would (entry_timeout 0 turns this off).  A
+ * count that jumps, an MDS reconnect, a rename into the directory or an
+ * EEXIST forgets the directory: lookups go to the MDS again.  Names are
+ * kept as 64-bit hashes with a count; a collision only sends a lookup to
+ * the MDS.  At most DK_DIRS directories of DK_MAX_NAMES names each. */
+
+#define DK_DIRS 16
+#define DK_MAX_NAMES 65536
+
+struct dknow {
+	uint64_t ino;          /* 0: a free slot */
+	uint64_t seq;          /* the directory's name count as last confirmed */
+	int64_t confirmed_ms;  /* when the request that confirmed it was sent */
+	uint64_t gen;          /* the MDS connection's generation then */
+	uint64_t *keys;        /* open addressing; 0 never stored */
+	uint32_t *cnt;         /* 0: a deleted slot */
+	size_t cap, used, live;
+};
+static struct dknow dks[DK_DIRS];
+static atomic_uint_fast64_t st_lookup_local, st_lookup_mds, st_create_found; /* for user.sfs.stats */
+static pthread_mutex_t dk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t dk_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
+static void dk_clear(struct dknow *d)
+{
+	free(d->keys);
+	free(d->cnt);
+	memset(d, 0, sizeof(*d));
+}
+
+static struct dknow *dk_find(uint64_t ino)
+{
+	for (int i = 0; i < DK_DIRS; i++)
+		if (dks[i].ino == ino)
+			return &dks[i];
+	return NULL;
+}
+
+static size_t dk_slot(const struct dknow *d, uint64_t h)
+{
+	size_t m = d->cap - 1, i = (size_t)h & m;
+	while (d->keys[i] && d->keys[i] != h)
+		i = (i + 1) & m;
+	return i;
+}
+
+/* Room for one more key; false if the directory got too big to track. */
+static bool dk_grow(struct dknow *d)
+{
+	if (d->live >= DK_MAX_NAMES)
+		return false;
+	if ((d->used + 1) * 4 < d->cap * 3)
+		return true;
+	size_t cap = 64;
+	while (cap < (d->live + 1) * 2)
+		cap *= 2;
+	struct dknow n = *d;
+	n.cap = cap;
+	n.used = 0;
+	n.keys = calloc(cap, sizeof(*n.keys));
+	n.cnt = calloc(cap, sizeof(*n.cnt));
+	if (!n.keys || !n.cnt) {
+		free(n.keys);
+		free(n.cnt);
+		return false;
+	}
+	for (size_t i = 0; i < d->cap; i++)
+		if (d->cnt[i]) {
+			size_t j = dk_slot(&n, d->keys[i]);
+			n.keys[j] = d->keys[i];
+			n.cnt[j] = d->cnt[i];
+			n.used++;
+		}
+	free(d->keys);
+	free(d->cnt);
+	*d = n;
+	return true;
+}
+
+/* We made directory `ino` (empty, name count `seq`) with a request sent at `sent_ms`. */
+static void dk_start(uint64_t ino, uint64_t seq, int64_t sent_ms)
+{
+	if (O.entry_timeout_ms <= 0 || !ino || !seq)
+		return;
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(ino);
+	if (!d) {
+		d = &dks[0];
+		for (int i = 0; i < DK_DIRS && d->ino; i++)
+			if (!dks[i].ino || dks[i].confirmed_ms < d->confirmed_ms)
+				d = &dks[i];
+	}
+	dk_clear(d);
+	d->ino = ino;
+	d->seq = seq;
+	d->confirmed_ms = sent_ms;
+	d->gen = sfs_conn_generation(sfs_fs_mds(FS));
+	pthread_mutex_unlock(&dk_lock);
+}
+
+static void dk_drop(uint64_t ino)
+{
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(ino);
+	if (d)
+		dk_clear(d);
+	pthread_mutex_unlock(&dk_lock);
+}
+
+/* We added `name` to `dir`; the MDS says the count is now `pseq`. */
+static void dk_added(uint64_t dir, const char *name, uint64_t pseq, int64_t sent_ms)
+{
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(dir);
+	if (d) {
+		if (d->gen != sfs_conn_generation(sfs_fs_mds(FS)) || pseq != d->seq + 1 || !dk_grow(d)) {
+			dk_clear(d);
+		} else {
+			uint64_t h = dk_hash(name);
+			size_t i = dk_slot(d, h);
+			if (!d->keys[i]) {
+				d->keys[i] = h;
+				d->used++;
+			}
+			if (d->cnt[i]++ == 0)
+				d->live++;
+			d->seq = pseq;
+			if (sent_ms > d->confirmed_ms)
+				d->confirmed_ms = sent_ms;
+		}
+	}
+	pthread_mutex_unlock(&dk_lock);
+}
+
+/* We removed `name` from `dir` (no count change: removals do not matter). */
+static void dk_removed(uint64_t dir, const char *name)
+{
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(dir);
+	if (d && d->cap) {
+		size_t i = dk_slot(d, dk_hash(name));
+		if (d->keys[i] && d->cnt[i] && --d->cnt[i] == 0)
+			d->live--;
+	}
+	pthread_mutex_unlock(&dk_lock);
+}
+
+/* Is `name` known to be missing from `dir`? */
+static bool dk_absent(uint64_t dir, const char *name)
+{
+	if (O.entry_timeout_ms <= 0 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	bool absent = false;
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(dir);
+	if (d && d->gen == sfs_conn_generation(sfs_fs_mds(FS)) && util_mono_ms() - d->confirmed_ms < O.entry_timeout_ms) {
+		absent = true;
+		if (d->cap) {
+			size_t i = dk_slot(d, dk_hash(name));
+			absent = !d->keys[i] || !d->cnt[i];
+		}
+	}
+	pthread_mutex_unlock(&dk_lock);
+	return absent;
+}
+
 /* ---- helpers ---- */
 
 static void cred_of(fuse_req_t req, struct sfs_cred *c)
@@ -317,7 +506,7 @@ static void reply_attr(fuse_req_t req, struct sfs_attr *a)
 	fuse_reply_attr(req, &st, attr_to);
 }
 
-#define MDS (sfs_fs_mds(FS))
+#define MDS (sfs_fs_mds_any(FS))
 
 /* ---- read-ahead ----
  * The kernel gives a FUSE mount 128 KiB of read-ahead, so a 1 MiB read
@@ -377,11 +566,19 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
+	if (dk_absent(parent, name)) {
+		atomic_fetch_add(&st_lookup_local, 1);
+		/* Known missing (see "names known to be absent"); the kernel caches nothing. */
+		struct fuse_entry_param e = { .ino = 0, .entry_timeout = 0 };
+		fuse_reply_entry(req, &e);
+		return;
+	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
+	atomic_fetch_add(&st_lookup_mds, 1);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LOOKUP, &q, &r);
 	if (rc == -ENOENT && entry_to > 0) {
-		/* A negative entry the kernel may cache: new names appear after entry_timeout. */
+		/* A negative entry, not cached by the kernel (entry_timeout 0). */
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = 0 };
 		fuse_reply_entry(req, &e);
 		return;
@@ -508,6 +705,79 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	reply_attr(req, &r.attr);
 }
 
+/* open(O_CREAT) without O_EXCL of a name that exists after all (made by
+ * another client since our lookup): open that file, as the kernel would
+ * have had the lookup found it.  O_TRUNC cuts it, as an open would. */
+static void open_existing(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_file_info *fi)
+{
+	struct sfs_name_req lq = { .parent = parent };
+	struct sfs_attr_rep lr;
+	cred_of(req, &lq.cred);
+	snprintf(lq.name, sizeof(lq.name), "%s", name);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_LOOKUP, &lq, &lr);
+	if (!rc && S_ISDIR(lr.attr.mode))
+		rc = -EISDIR;
+	else if (!rc && !S_ISREG(lr.attr.mode))
+		rc = -EEXIST;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct sfs_open_req q = { .cred = lq.cred, .ino = lr.attr.ino, .flags = (uint32_t)fi->flags };
+	struct sfs_attr_layout_rep *r = malloc(sizeof(*r));
+	if (!r) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((rc = sfs_rpc(MDS, SFS_CLTOMD_OPEN, &q, r))) {
+		free(r);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct node *n = node_get(r->attr.ino, &r->attr, &r->layout);
+	if (!n) {
+		struct sfs_close_req cq = { .cred = lq.cred, .ino = r->attr.ino };
+		sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &cq, NULL);
+		free(r);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((fi->flags & O_TRUNC) && r->attr.size > 0) {
+		wb_wait(n, false);
+		struct sfs_setattr_req sq = { .cred = lq.cred, .ino = r->attr.ino, .valid = SFS_SET_SIZE, .size = 0 };
+		struct sfs_attr_rep sr;
+		rc = r->layout.count ? sfs_fs_punch(FS, &r->layout, 0) : 0;
+		if (!rc && !(rc = sfs_rpc(MDS, SFS_CLTOMD_SETATTR, &sq, &sr))) {
+			r->attr = sr.attr;
+			pthread_mutex_lock(&n->lock);
+			n->size = 0;
+			n->written_end = 0;
+			pthread_mutex_unlock(&n->lock);
+		}
+		if (rc) {
+			struct sfs_close_req cq = { .cred = lq.cred, .ino = r->attr.ino };
+			sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &cq, NULL);
+			node_put(n);
+			free(r);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	merge_local(&r->attr);
+	e.ino = r->attr.ino;
+	e.generation = r->attr.gen;
+	to_stat(&r->attr, &e.attr);
+	e.attr_timeout = attr_to;
+	e.entry_timeout = entry_to;
+	free(r);
+	fi->fh = (uintptr_t)n;
+	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		node_put(n);
+}
+
 static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
 		      struct fuse_file_info *fi)
 {
@@ -528,13 +798,25 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
 	}
 	dcache_drop(parent);
+	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
+	if (rc == -EEXIST) {
+		dk_drop(parent);
+		if (fi && !(fi->flags & O_EXCL)) {
+			/* Made meanwhile by another client: open(O_CREAT) opens it. */
+			atomic_fetch_add(&st_create_found, 1);
+			free(r);
+			open_existing(req, parent, name, fi);
+			return;
+		}
+	}
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		free(r);
 		return;
 	}
 	dcache_put(&r->pattr);
+	dk_added(parent, name, r->pseq, sent);
 	if (!fi) {
 		reply_entry(req, &r->attr);
 		free(r);
@@ -581,12 +863,17 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	dcache_drop(parent);
+	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
 	if (rc) {
+		if (rc == -EEXIST)
+			dk_drop(parent);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	dcache_put(&r.pattr);
+	dk_added(parent, name, r.pseq, sent);
+	dk_start(r.attr.ino, r.seq, sent);
 	reply_entry(req, &r.attr);
 }
 
@@ -604,8 +891,10 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	if (op == SFS_CLTOMD_RMDIR)
 		dcache_clear(); /* the removed directory's own entry, whose ino we do not know here */
 	int rc = sfs_rpc(MDS, op, &q, &r);
-	if (!rc)
+	if (!rc) {
 		dcache_put(&r.attr); /* the parent, after the removal */
+		dk_removed(parent, name);
+	}
 	fuse_reply_err(req, -rc);
 }
 
@@ -638,7 +927,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
 	dcache_drop(parent);
 	dcache_drop(newparent);
-	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_RENAME, &q, NULL));
+	/* A rename adds a name to newparent (and, exchanging, to parent) at a
+	 * count we are not told: forget both. */
+	dk_drop(parent);
+	dk_drop(newparent);
+	int rc = sfs_rpc(MDS, SFS_CLTOMD_RENAME, &q, NULL);
+	dk_drop(parent);
+	dk_drop(newparent);
+	fuse_reply_err(req, -rc);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -652,12 +948,16 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	cred_of(req, &q.cred);
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
 	dcache_drop(newparent);
+	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
 	if (rc) {
+		if (rc == -EEXIST)
+			dk_drop(newparent);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	dcache_put(&r.pattr);
+	dk_added(newparent, newname, r.pseq, sent);
 	reply_entry(req, &r.attr);
 }
 
@@ -679,13 +979,17 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->target, sizeof(q->target), "%s", target);
 	dcache_drop(parent);
+	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
 	free(q);
 	if (rc) {
+		if (rc == -EEXIST)
+			dk_drop(parent);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	dcache_put(&r.pattr);
+	dk_added(parent, name, r.pseq, sent);
 	reply_entry(req, &r.attr);
 }
 
@@ -1047,6 +1351,8 @@ struct dirh {
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	/* A listing may show names made elsewhere: let lookups see them too. */
+	dk_drop(ino);
 	struct dirh *d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
@@ -1188,6 +1494,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 #define XA_LAYOUT "user.sfs.layout"
 #define XA_OSTS "user.sfs.osts"
 #define XA_MDS "user.sfs.mds"
+#define XA_STATS "user.sfs.stats"   /* this mount's counters, one "name value" a line */
 
 static char mds_spec[512];
 
@@ -1257,7 +1564,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 {
 	struct sfs_xattr_req q = { .ino = ino };
 	cred_of(req, &q.cred);
-	if (!strcmp(name, XA_LAYOUT) || !strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS)) {
+	if (!strcmp(name, XA_LAYOUT) || !strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS) || !strcmp(name, XA_STATS)) {
 		char *text = malloc(64 * 1024);
 		size_t len = 0;
 		int rc;
@@ -1269,7 +1576,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 			rc = layout_text(&q.cred, ino, text, 64 * 1024, &len);
 		else if (!strcmp(name, XA_OSTS))
 			rc = osts_text(text, 64 * 1024, &len);
-		else {
+		else if (!strcmp(name, XA_STATS)) {
+			len = (size_t)snprintf(text, 64 * 1024, "lookups_to_mds %" PRIu64 "\nlookups_answered_missing_here %" PRIu64 "\n"
+					       "creates_that_opened_an_existing_file %" PRIu64 "\n",
+					       atomic_load(&st_lookup_mds), atomic_load(&st_lookup_local), atomic_load(&st_create_found));
+			rc = 0;
+		} else {
 			len = (size_t)snprintf(text, 64 * 1024, "%s\n", mds_spec);
 			rc = 0;
 		}
@@ -1368,7 +1680,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (!strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS)) {
+	if (!strcmp(name, XA_OSTS) || !strcmp(name, XA_MDS) || !strcmp(name, XA_STATS)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -1476,11 +1788,12 @@ static volatile int stopping;
 
 static void *recovery_main(void *arg)
 {
-	uint64_t seen = sfs_conn_generation(MDS);
+	/* The first connection tells of a restart (the others reconnect too). */
+	uint64_t seen = sfs_conn_generation(sfs_fs_mds(FS));
 	while (!stopping) {
 		struct timespec ts = { 0, 200 * 1000000 };
 		nanosleep(&ts, NULL);
-		uint64_t g = sfs_conn_generation(MDS);
+		uint64_t g = sfs_conn_generation(sfs_fs_mds(FS));
 		if (g == seen)
 			continue;
 		seen = g;
@@ -1618,7 +1931,8 @@ int main(int argc, char **argv)
 
 	char errbuf[512];
 	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = O.munge_socket,
-				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT };
+				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT,
+				  .mds_conns = (int)O.mds_conns };
 	FS = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
 	if (!FS)
 		die("cannot mount '%s:%d:/%s': %s", host, port, want_fs, errbuf);

@@ -278,34 +278,80 @@ static int reconnect(struct sfs_conn *c)
 	}
 }
 
-static void discard(int fd, size_t n)
+/* The receiver's read buffer: one read() takes whatever the server has sent
+ * (often a whole reply, or several), instead of one read for the header and
+ * one for the payload.  Bulk data larger than the buffer is read straight
+ * into the caller's buffer. */
+struct rbuf {
+	int fd;
+	size_t off, len;
+	uint8_t b[16384];
+};
+
+/* Exactly n bytes from fd.  0, -EPIPE at EOF, or -errno. */
+static int rb_read(struct rbuf *r, int fd, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	if (r->fd != fd) {
+		r->fd = fd; /* a new socket: what was buffered belonged to the old one */
+		r->off = r->len = 0;
+	}
+	while (n) {
+		if (r->off == r->len) {
+			if (n >= sizeof(r->b))
+				return net_read_full(fd, d, n);
+			ssize_t k = read(fd, r->b, sizeof(r->b));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0)
+				return -EPIPE;
+			r->off = 0;
+			r->len = (size_t)k;
+		}
+		size_t k = r->len - r->off < n ? r->len - r->off : n;
+		if (d)
+			memcpy(d, r->b + r->off, k);
+		r->off += k;
+		if (d)
+			d += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static void discard(struct rbuf *r, int fd, size_t n)
 {
 	char tmp[4096];
 	while (n) {
 		size_t k = n > sizeof(tmp) ? sizeof(tmp) : n;
-		if (net_read_full(fd, tmp, k))
+		if (rb_read(r, fd, tmp, k))
 			return;
 		n -= k;
 	}
 }
 
 /* Read one reply and complete its call.  0, or -errno: the socket is bad. */
-static int receive_one(struct sfs_conn *c, int fd)
+static int receive_one(struct sfs_conn *c, struct rbuf *rb, int fd)
 {
 	struct sfs_hdr h;
-	int rc = sfs_recv_hdr(fd, &h);
+	uint8_t hb[SFS_HDR_LEN];
+	int rc = rb_read(rb, fd, hb, sizeof(hb));
+	if (!rc)
+		rc = sfs_hdr_decode(hb, &h);
 	if (rc)
 		return rc;
 	if (!(h.flags & SFS_FLAG_REPLY))
 		return -EPROTO;
 	uint8_t p[SFS_MAX_PAYLOAD];
-	if ((rc = net_read_full(fd, p, h.plen)))
+	if ((rc = rb_read(rb, fd, p, h.plen)))
 		return rc;
 	pthread_mutex_lock(&c->lock);
 	struct sfs_call *call = find_call(c, h.reqid);
 	if (!call || call->done || call->op != h.op) {
 		pthread_mutex_unlock(&c->lock);
-		discard(fd, h.blen); /* a reply to a call that gave up */
+		discard(rb, fd, h.blen); /* a reply to a call that gave up */
 		return 0;
 	}
 	call->receiving = true;
@@ -320,7 +366,7 @@ static int receive_one(struct sfs_conn *c, int fd)
 		if (h.blen > call->bulk_in_cap) {
 			rc = -EPROTO;
 		} else {
-			rc = net_read_full(fd, call->bulk_in, h.blen);
+			rc = rb_read(rb, fd, call->bulk_in, h.blen);
 			call->bulk_in_len = h.blen;
 		}
 	}
@@ -342,6 +388,13 @@ static int receive_one(struct sfs_conn *c, int fd)
 static void *receiver_main(void *arg)
 {
 	struct sfs_conn *c = arg;
+	struct rbuf *rb = malloc(sizeof(*rb));
+	if (!rb) {
+		log_error("out of memory for the receiver of '%s:%d'", c->host, c->port);
+		return NULL;
+	}
+	rb->fd = -1;
+	rb->off = rb->len = 0;
 	for (;;) {
 		int fd;
 		pthread_mutex_lock(&c->send_lock);
@@ -352,7 +405,7 @@ static void *receiver_main(void *arg)
 				break;
 			continue;
 		}
-		int rc = receive_one(c, fd);
+		int rc = receive_one(c, rb, fd);
 		if (rc) {
 			pthread_mutex_lock(&c->lock);
 			bool s = c->stopping;
@@ -361,10 +414,13 @@ static void *receiver_main(void *arg)
 				log_warn("lost connection to '%s:%d': %s; reconnecting", c->host, c->port,
 					 strerror(rc == -EPIPE ? ECONNRESET : -rc));
 			drop_socket(c);
+			rb->fd = -1; /* the next socket may get the same number */
+			rb->off = rb->len = 0;
 			if (s)
 				break;
 		}
 	}
+	free(rb);
 	return NULL;
 }
 

@@ -16,6 +16,7 @@
 
 #define MAX_OSTS 256
 #define MAX_CONNS 8
+#define MAX_MDS_CONNS 8
 #define MAX_EXT 80
 
 struct ost_slot {
@@ -32,6 +33,9 @@ struct sfs_fs {
 	char *mds_host;
 	char *munge_socket;
 	struct sfs_conn *mds;
+	struct sfs_conn *mdsx[MAX_MDS_CONNS]; /* mdsx[0] == mds */
+	int nmds;
+	atomic_uint mds_next;
 	uint64_t client_id;
 	pthread_mutex_t lock;        /* guards slots[] creation and addresses */
 	struct ost_slot *slots[MAX_OSTS];
@@ -41,6 +45,13 @@ struct sfs_fs {
 struct sfs_conn *sfs_fs_mds(struct sfs_fs *fs)
 {
 	return fs->mds;
+}
+
+struct sfs_conn *sfs_fs_mds_any(struct sfs_fs *fs)
+{
+	if (fs->nmds <= 1)
+		return fs->mds;
+	return fs->mdsx[atomic_fetch_add(&fs->mds_next, 1) % (unsigned)fs->nmds];
 }
 
 const char *sfs_fs_name(struct sfs_fs *fs)
@@ -212,6 +223,19 @@ struct sfs_fs *sfs_fs_open(const struct sfs_fs_opts *o, char *errbuf, size_t err
 		free(fs);
 		return NULL;
 	}
+	fs->mdsx[0] = fs->mds;
+	fs->nmds = 1;
+	int want = o->mds_conns < 1 ? 1 : o->mds_conns > MAX_MDS_CONNS ? MAX_MDS_CONNS : o->mds_conns;
+	while (fs->nmds < want) {
+		/* The first one is up: the others come up the same way (lazy:
+		 * one that fails now keeps trying, like the first after a
+		 * restart of the MDS). */
+		char eb[256];
+		struct sfs_conn *c = sfs_conn_open(&co, true, eb, sizeof(eb));
+		if (!c)
+			break;
+		fs->mdsx[fs->nmds++] = c;
+	}
 	return fs;
 }
 
@@ -227,6 +251,8 @@ void sfs_fs_close(struct sfs_fs *fs)
 			sfs_conn_close(s->conns[k]);
 		free(s);
 	}
+	for (int i = 1; i < fs->nmds; i++)
+		sfs_conn_close(fs->mdsx[i]);
 	sfs_conn_close(fs->mds);
 	free(fs->mds_host);
 	free(fs->munge_socket);

@@ -23,12 +23,18 @@ struct sfs_fs_opts {
 	int64_t timeout_ms;          /* per operation, retries included */
 	int conns_per_ost;           /* parallel connections to each OST (>= 1) */
 	uint8_t role;                /* SFS_ROLE_CLIENT or SFS_ROLE_ADMIN */
+	int mds_conns;               /* connections to the MDS (0 or 1: one); see sfs_fs_mds_any */
 };
 
 /* Connect to the MDS (authenticated).  NULL with the reason in errbuf. */
 struct sfs_fs *sfs_fs_open(const struct sfs_fs_opts *o, char *errbuf, size_t errlen);
 void sfs_fs_close(struct sfs_fs *fs);
+/* The first MDS connection (the one whose generation tells of an MDS restart). */
 struct sfs_conn *sfs_fs_mds(struct sfs_fs *fs);
+/* One of the mds_conns MDS connections, in turn: the MDS serves each
+ * connection with one thread, so independent calls of several threads
+ * spread over several are not queued behind each other. */
+struct sfs_conn *sfs_fs_mds_any(struct sfs_fs *fs);
 const char *sfs_fs_name(struct sfs_fs *fs);
 
 /* Write len bytes at file offset off through layout l (sync: each object

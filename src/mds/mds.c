@@ -174,6 +174,7 @@ static void *syncer_main(void *arg)
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER; /* held by the committer */
 static struct item *q_head, **q_tail = &q_head;
 
 static void enqueue(struct item *it)
@@ -394,8 +395,6 @@ static void commit_batch(struct item *batch)
  * its change queued; the committer looks at the queue again after letting
  * go of the lock, so nothing queued is ever left behind.
  */
-static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void commit_pending(void)
 {
 	for (;;) {
@@ -458,6 +457,54 @@ static void serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 	free(rb);
 }
 
+/*
+ * OPEN, and a CLOSE that brings no size, change only the open-file table in
+ * memory (unless the close is the last one of an unlinked file, which
+ * destroys it).  They need no write transaction: holding the commit lock
+ * with nothing queued, no change is being applied, so a read transaction
+ * sees the latest state and the table update is ordered with every commit
+ * (an unlink committed later sees the open).  When a commit is under way,
+ * they take the queue like any change.  Neither was ever kept in the reply
+ * cache (they do not change the database), so a retry behaves as before.
+ */
+static bool memory_only(const struct item *it)
+{
+	return it->h.op == SFS_CLTOMD_OPEN || (it->h.op == SFS_CLTOMD_CLOSE && !it->in.close_req.has_size);
+}
+
+static bool serve_memory_only(struct conn *c, MDB_txn **rtxn, struct item *it)
+{
+	if (pthread_mutex_trylock(&commit_lock))
+		return false;
+	pthread_mutex_lock(&q_lock);
+	bool idle = q_head == NULL;
+	pthread_mutex_unlock(&q_lock);
+	bool served = false;
+	if (idle && it->h.op == SFS_CLTOMD_CLOSE) {
+		/* The last close of an unlinked file destroys it: that is a change. */
+		int rc = *rtxn ? mdb_txn_renew(*rtxn) : mdb_txn_begin(M.env, NULL, MDB_RDONLY, rtxn);
+		if (rc) {
+			*rtxn = NULL;
+			idle = false;
+		} else {
+			struct mtx x = { &M, *rtxn, 0, false };
+			struct mds_inode *i = malloc(sizeof(*i));
+			idle = i && inode_get(&x, it->in.close_req.ino, i) == 0 && i->a.nlink > 0;
+			free(i);
+			mdb_txn_reset(*rtxn);
+		}
+	}
+	if (idle) {
+		serve_read(c, rtxn, it);
+		served = true;
+	}
+	pthread_mutex_unlock(&commit_lock);
+	/* A change queued while we held the lock found it taken and left the
+	 * commit to its holder: that is us now. */
+	commit_pending();
+	return served;
+}
+
 static bool squash_exempt(int fd)
 {
 	if (!M.o.nosquash_nets)
@@ -486,20 +533,65 @@ static bool squash_exempt(int fd)
 	return hit;
 }
 
+/* A connection's reader: one read() takes whatever the client has sent (often
+ * the header and payload of a request, or several requests), instead of one
+ * read for the header and one for the payload. */
+struct rbuf {
+	int fd;
+	size_t off, len;
+	uint8_t b[16384];
+};
+
+/* Exactly n bytes.  0, -EPIPE at EOF, or -errno. */
+static int rb_read(struct rbuf *r, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	while (n) {
+		if (r->off == r->len) {
+			if (n >= sizeof(r->b))
+				return net_read_full(r->fd, d, n);
+			ssize_t k = read(r->fd, r->b, sizeof(r->b));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0)
+				return -EPIPE;
+			r->off = 0;
+			r->len = (size_t)k;
+		}
+		size_t k = r->len - r->off < n ? r->len - r->off : n;
+		memcpy(d, r->b + r->off, k);
+		r->off += k;
+		d += k;
+		n -= k;
+	}
+	return 0;
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	MDB_txn *rtxn = NULL;
+	struct rbuf *rb = NULL;
 	uint8_t p[SFS_MAX_PAYLOAD];
 	if (sfs_serve_hello(c->fd, M.o.munge_socket, M.o.fsname, 1, &c->peer))
 		goto out;
 	c->peer.squash = c->squash;
 	log_debug("'%s' connected as role %u uid %u", c->peer.name, c->peer.role, c->peer.uid);
+	rb = malloc(sizeof(*rb));
+	if (!rb)
+		goto out;
+	rb->fd = c->fd;
+	rb->off = rb->len = 0;
 	if (c->peer.role == SFS_ROLE_CLIENT)
 		session_seen(c->peer.client_id, 1);
 	for (;;) {
 		struct sfs_hdr h;
-		int rc = sfs_recv_hdr(c->fd, &h);
+		uint8_t hb[SFS_HDR_LEN];
+		int rc = rb_read(rb, hb, sizeof(hb));
+		if (!rc)
+			rc = sfs_hdr_decode(hb, &h);
 		if (rc == -EPIPE)
 			break;
 		if (rc) {
@@ -515,13 +607,13 @@ static void *conn_main(void *arg)
 		if (!it)
 			break;
 		it->h = h;
-		if ((rc = net_read_full(c->fd, p, h.plen))) {
+		if ((rc = rb_read(rb, p, h.plen))) {
 			free(it);
 			break;
 		}
 		if (h.blen) {
 			it->bulk = malloc(h.blen);
-			if (!it->bulk || net_read_full(c->fd, it->bulk, h.blen)) {
+			if (!it->bulk || rb_read(rb, it->bulk, h.blen)) {
 				free(it->bulk);
 				free(it);
 				break;
@@ -535,7 +627,10 @@ static void *conn_main(void *arg)
 			break;
 		}
 		const struct sfs_opinfo *info = sfs_op_info(h.op);
-		if (info->mutating) {
+		if (info->mutating && memory_only(it) && serve_memory_only(c, &rtxn, it)) {
+			free(it->bulk);
+			free(it);
+		} else if (info->mutating) {
 			it->kind = ITEM_REQ;
 			atomic_fetch_add(&c->refs, 1);
 			it->c = c;
@@ -550,6 +645,7 @@ static void *conn_main(void *arg)
 	if (c->peer.role == SFS_ROLE_CLIENT)
 		session_seen(c->peer.client_id, -1);
 out:
+	free(rb);
 	if (rtxn)
 		mdb_txn_abort(rtxn);
 	conn_put(c);

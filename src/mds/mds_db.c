@@ -206,6 +206,9 @@ static int load_or_format(struct mds *m)
 			m->next_ino = lim;
 		if (meta_get_u64(t, m->db_meta, "objid_limit", &lim) == 0 && lim > m->next_objid)
 			m->next_objid = lim;
+		/* next_ino and next_objid are not stored at every create (that
+		 * was a write to one more B-tree each time): ids continue from
+		 * the limits above.  next_dseq is stored with every destroy. */
 		MDB_val key = { 6, "fsname" }, val;
 		if (!mdb_get(t, m->db_meta, &key, &val) &&
 		    (val.mv_size != strlen(m->o.fsname) || memcmp(val.mv_data, m->o.fsname, val.mv_size))) {

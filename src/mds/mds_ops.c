@@ -208,6 +208,8 @@ static int queue_destroy(struct mtx *x, const struct sfs_layout *l)
 			return lmdb_err(rc);
 	}
 	x->dirty = true;
+	/* Stored with every change: an OSS acknowledges destroys up to a
+	 * sequence number, so numbers must never go back after a restart. */
 	return mds_meta_put_u64(x->t, x->m, "next_dseq", x->m->next_dseq);
 }
 
@@ -484,7 +486,7 @@ static int alloc_layout(struct mtx *x, const struct sfs_sreq *want, const struct
 	}
 	for (uint32_t s = 0; s < n; s++)
 		l->stripes[s].objid = m->next_objid++;
-	return mds_meta_put_u64(x->t, m, "next_objid", m->next_objid);
+	return 0; /* not stored: a restart continues from objid_limit (mds.c, the committer) */
 }
 
 /* ---- the handlers ---- */
@@ -549,7 +551,7 @@ static int new_inode(struct mtx *x, struct mds_inode *dir, const struct sfs_cred
 	}
 	i->a.atime = i->a.mtime = i->a.ctime = x->now;
 	i->a.gen = 1;
-	return mds_meta_put_u64(x->t, x->m, "next_ino", x->m->next_ino);
+	return 0; /* not stored: a restart continues from ino_limit (mds.c, the committer) */
 }
 
 /* Common start of every "make a name" op. */
@@ -595,6 +597,7 @@ static int op_create(struct mtx *x, struct mreq *r)
 	r->out->create_rep.attr = i.a;
 	r->out->create_rep.layout = i.layout;
 	r->out->create_rep.pattr = d.a;
+	r->out->create_rep.pseq = d.next_seq;
 	if (type == S_IFREG && (q->flags & SFS_CREATE_OPEN))
 		open_inc(x->m, r->peer->client_id, i.a.ino); /* create + open in one */
 	return 0;
@@ -619,6 +622,8 @@ static int op_mkdir(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.seq = i.next_seq;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 
@@ -640,6 +645,7 @@ static int op_symlink(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 
@@ -679,6 +685,7 @@ static int op_link(struct mtx *x, struct mreq *r)
 		return rc;
 	r->out->entry_rep.attr = i.a;
 	r->out->entry_rep.pattr = d.a;
+	r->out->entry_rep.pseq = d.next_seq;
 	return 0;
 }
 

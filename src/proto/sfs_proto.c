@@ -185,10 +185,11 @@ static const struct field f_create_req[] = {
 };
 static const struct field f_create_rep[] = {
 	FX(struct sfs_create_rep, F_ATTR, attr), FX(struct sfs_create_rep, F_LAYOUT, layout),
-	FX(struct sfs_create_rep, F_ATTR, pattr), FEND
+	FX(struct sfs_create_rep, F_ATTR, pattr), FX(struct sfs_create_rep, F_U64, pseq), FEND
 };
 static const struct field f_entry_rep[] = {
-	FX(struct sfs_entry_rep, F_ATTR, attr), FX(struct sfs_entry_rep, F_ATTR, pattr), FEND
+	FX(struct sfs_entry_rep, F_ATTR, attr), FX(struct sfs_entry_rep, F_ATTR, pattr),
+	FX(struct sfs_entry_rep, F_U64, seq), FX(struct sfs_entry_rep, F_U64, pseq), FEND
 };
 static const struct field f_attr_layout_rep[] = {
 	FX(struct sfs_attr_layout_rep, F_ATTR, attr), FX(struct sfs_attr_layout_rep, F_LAYOUT, layout), FEND

@@ -282,8 +282,12 @@ struct sfs_create_req {
 	uint32_t mode, rdev, flags; struct sfs_sreq sreq;
 };
 struct sfs_attr_layout_rep { struct sfs_attr attr; struct sfs_layout layout; };
-struct sfs_create_rep { struct sfs_attr attr; struct sfs_layout layout; struct sfs_attr pattr; };
-struct sfs_entry_rep { struct sfs_attr attr; struct sfs_attr pattr; };
+/* pseq: the parent directory's name counter after the change (it grows by one
+ * with every name added to the directory, by anyone), so that a client can
+ * tell whether a name it did not add appeared; seq: the new entry's own
+ * counter (directories; 0 otherwise).  See wire-protocol.md. */
+struct sfs_create_rep { struct sfs_attr attr; struct sfs_layout layout; struct sfs_attr pattr; uint64_t pseq; };
+struct sfs_entry_rep { struct sfs_attr attr; struct sfs_attr pattr; uint64_t seq, pseq; };
 struct sfs_mkdir_req { struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1]; uint32_t mode; };
 struct sfs_rename_req {
 	struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1];

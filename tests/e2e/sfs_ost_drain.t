@@ -26,8 +26,15 @@ is "$(sfs getstripe "$M/new" | awk '/^\t/ && $1 == 1' | wc -l)" 0 "a new -c -1 f
 nok "sfs ost remove 1 is refused while files have objects on it" sfs ost remove 1 "$M"
 ok "sfs migrate --ost 1 empties it" sfs migrate --ost 1 "$M"
 is "$(on1)" 0 "no stripe is left on OST 1"
-kill "$(cat "$D/oss1.pid")"
-t_wait 10 "oss1 gone" sh -c "! kill -0 $(cat "$D/oss1.pid") 2>/dev/null"
+# The OSSs register in parallel: OST index 1 is not always the second
+# process's.  Stop the one whose OST has index 1's uuid.
+uuid1=$(sfs osts "$M" | awk '$1 == "1:" {print $2}')
+pidf=
+for k in 0 1; do [ "$(cat "$D/ost$k/ost_uuid" 2>/dev/null)" = "$uuid1" ] && pidf=$D/oss$k.pid; done
+[ -n "$pidf" ] || bail "no OSS of '$D' serves OST 1 ($uuid1)"
+oss1=$(cat "$pidf")
+kill "$oss1"
+t_wait 10 "oss of OST 1 gone" sh -c "! kill -0 $oss1 2>/dev/null"
 ok "with its OSS stopped, sfs ost remove 1 succeeds" sfs ost remove 1 "$M"
 is "$(sfs osts "$M" | grep -c "^1: ")" 0 "OST 1 is gone from sfs osts"
 is "$(cd "$M/d" && sha256sum -c --quiet "$T/sums" 2>&1; echo "rc=$?")" "rc=0" "every file reads back identical (sha256)"
