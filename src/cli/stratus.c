@@ -940,7 +940,7 @@ static int v_ssh(struct ctx *x)
 	if (!user_ok) {
 		json_decref(k);
 		json_decref(n);
-		return fail("--user '%s' is not a user name (lowercase letters, digits, _ and -)", user), 2;
+		return cli_fail("--user '%s' is not a user name (lowercase letters, digits, _ and -)", user), 2;
 	}
 	char dest[128];
 	snprintf(dest, sizeof(dest), "%s@%s", user, ip ? ip : "");
