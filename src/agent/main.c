@@ -835,7 +835,18 @@ static int cmd_publish(struct opts *o, int nargs, char **args)
 	long st = 0;
 	if (!body)
 		die("publish %s: the value is not valid UTF-8", args[0]);
-	int rc = client_post_json_answer(c, path, body, &ans, &st, &err);
+	/* A manager that does not answer (restarting, or a loaded machine) is
+	 * asked again for up to 30 s; an answer that refuses is final. */
+	int64_t end = util_mono_ms() + 30000, pause = 500;
+	int rc;
+	while ((rc = client_post_json_answer(c, path, body, &ans, &st, &err)) &&
+	       (rc != -EPROTO || st >= 500) && util_mono_ms() + pause < end) {
+		log_warn("publish %s: %s; trying again", args[0], err ? err : strerror(-rc));
+		free(err);
+		err = NULL;
+		sleep_ms(pause);
+		pause = pause * 2 > 4000 ? 4000 : pause * 2;
+	}
 	client_free(c);
 	json_decref(body);
 	json_decref(ans);
