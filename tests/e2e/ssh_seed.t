@@ -21,7 +21,7 @@ for p in stratusd stratus stratus-node sfs-mds sfs-mount stratus-ior; do
 	[ -x "$BIN/$p" ] || skip_all "$p is not built"
 done
 
-plan 24
+plan 25
 NM=5
 ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen failed"
 ssh_net_up || bail "cannot make the test's bridge"
@@ -93,6 +93,8 @@ ok "the Slurm scheduler becomes Ready on a pool machine" \
 	stratus show_nodes "$C" -l 2>&1 | tail -n 40 | sed 's/^/# /'
 sched_i=$(mi "$(nip "$C" "$C-scheduler")")
 on() { m_exec "$sched_i" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root sh -c "$*"; }
+is "$(m_exec "$sched_i" stat -c '%a %s' /opt/stratus/secrets.json | cut -d' ' -f1):$(m_exec "$sched_i" stat -c %a /opt/stratus/state/node.json)" \
+	"600:600" "the cluster's key reached the scheduler's machine over ssh only: secrets.json and the agent's cache are mode 0600"
 # shcat FILE: a file of the scheduler's /shared/home (no host folder holds it).
 shcat() { on "cat /shared/home/$1" 2>/dev/null; }
 like "$(m_exec "$sched_i" grep ' /shared ' /proc/mounts)" "^$SSH_NET\.1[0-9]:9810:/shared /shared fuse" \
