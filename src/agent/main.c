@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -46,8 +47,8 @@
 
 struct opts {
 	char *config, *url, *token, *ca, *name, *state_dir, *log_level, *cluster, *node_json, *format, *reason;
-	char *scope;
-	int64_t heartbeat, script_timeout, stop_timeout;
+	char *scope, *secrets;
+	int64_t heartbeat, script_timeout, stop_timeout, wait;
 
 	char *local_disk;
 };
@@ -68,7 +69,12 @@ static const struct cfg_opt table[] = {
 	CFG_STR("scope", 0, struct opts, scope, "node", "stop: 'node' (this node alone goes) or 'cluster' (all of "
 		"its cluster goes), STRATUS_STOP_SCOPE for stop scripts"),
 	CFG_STR("log_level", 0, struct opts, log_level, "info", "error, warn, info or debug"),
-	CFG_STR("cluster", 0, struct opts, cluster, "local", "run-specs: the cluster name scripts see"),
+	CFG_STR("cluster", 0, struct opts, cluster, NULL, "run-specs: the cluster name scripts see (default "
+		"'local'); lookup: the cluster whose value to read (default: this node's)"),
+	CFG_STR("secrets", 0, struct opts, secrets, NULL, "a JSON file of secret configuration values (the "
+		"cluster's MUNGE key), written by the provider, merged into the node's configuration"),
+	CFG_DURATION("wait", 0, struct opts, wait, "0", 0, 86400000LL, "lookup: wait this long for the value "
+		     "to be published (seconds, or 500ms, 5m)"),
 	CFG_STR("node_json", 0, struct opts, node_json, NULL, "run-specs: a node document to serve `config` from"),
 	CFG_STR("format", 0, struct opts, format, "text", "search: text or json"),
 	CFG_STR("reason", 0, struct opts, reason, NULL, "resume, suspend: why (the manager's event says it)"),
@@ -79,7 +85,8 @@ static const struct cfg_program prog = {
 	"stratus-node", "COMMAND [options] [ARGS]",
 	"The agent on every Stratus node.  Commands: run, retry, stop, run-specs SPEC_DIR..., "
 	"config KEY [DEFAULT], search [FILTER], resume|suspend [--reason TEXT] NODE... (the cluster's "
-	"autoscaler asks the manager for its array nodes).  See docs/nodes.md.",
+	"autoscaler asks the manager for its array nodes), publish KEY [VALUE|-], lookup [--cluster C] "
+	"[--wait SECS] KEY (values the cluster's nodes share through the manager).  See docs/nodes.md.",
 	table
 };
 
@@ -138,6 +145,7 @@ struct agent {
 	char *bin_dir;
 	char *config_path;      /* absolute, for scripts' `search` */
 	int64_t heartbeat_ms;   /* the config file's, or the node's stratus.agent.heartbeat */
+	json_t *secrets;        /* the provider's secrets file, merged into every fetched node */
 	char *cached;           /* what the cache file holds now */
 };
 
@@ -212,11 +220,15 @@ static int fetch_node(struct agent *a, json_t **doc, bool patient)
 			err = strdup("GET /node: the answer is not a JSON object");
 		}
 		if (!rc) {
+			json_t *conf = json_object_get(*doc, "configuration");
+			if (a->secrets && json_is_object(conf))
+				json_object_update(conf, a->secrets);
 			take_heartbeat(a, *doc);
 			/* Written (with fsync) only when it changed: it is re-read every heartbeat. */
 			char *text = json_dumps(*doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 			if (text && (!a->cached || strcmp(text, a->cached))) {
-				int w = util_write_file_atomic(a->cache, text, strlen(text), 0640);
+				/* 0600: it holds the node's secrets (its cluster's MUNGE key). */
+				int w = util_write_file_atomic(a->cache, text, strlen(text), 0600);
 				if (w)
 					log_warn("cannot write the config cache '%s': %s", a->cache, strerror(-w));
 				free(a->cached);
@@ -388,6 +400,13 @@ static int agent_open(struct agent *a, struct opts *o)
 	if ((rc = client_new(o->url, o->token, o->ca, &a->c, &err)))
 		die("%s", err ? err : strerror(-rc));
 	explicit_bzero(o->token, strlen(o->token));
+	if (o->secrets) {
+		json_error_t je;
+		a->secrets = json_load_file(o->secrets, JSON_REJECT_DUPLICATES, &je);
+		if (!json_is_object(a->secrets))
+			die("cannot read the node's secrets '%s': %s; the provider writes it (mode 0600)", o->secrets,
+			    je.text);
+	}
 	return 0;
 }
 
@@ -423,6 +442,7 @@ static void agent_reload(struct agent *a)
 static void agent_close(struct agent *a)
 {
 	client_free(a->c);
+	json_decref(a->secrets);
 	free(a->cached);
 	free(a->bin_dir);
 	free(a->config_path);
@@ -605,7 +625,7 @@ static int cmd_run_specs(struct opts *o, int nargs, char **args)
 	char *abs_cache = NULL;
 	struct runner r = {
 		.state_dir = sd, .node_name = o->name ? o->name : host,
-		.cluster = doc && nodecfg_cluster_name(doc) ? nodecfg_cluster_name(doc) : o->cluster,
+		.cluster = doc && nodecfg_cluster_name(doc) ? nodecfg_cluster_name(doc) : o->cluster ? o->cluster : "local",
 		.config_path = doc ? (abs_cache = realpath(cache, NULL)) : NULL,
 		.bin_dir = bin, .timeout_ms = o->script_timeout, .report = print_event,
 		.local_disk = o->local_disk,
@@ -767,6 +787,119 @@ static int cmd_scale(struct opts *o, bool resume, int nargs, char **args)
 	return 0;
 }
 
+/* ---- publish and lookup: values the cluster's nodes share through the manager ---- */
+
+static struct client *env_client(struct opts *o, const char *cmd)
+{
+	char *err = NULL;
+	struct client *c = NULL;
+	if (!o->url || !o->token || !o->ca)
+		die("%s: 'url', 'token' and 'ca' are needed; give --config FILE (scripts get STRATUS_AGENT_CONFIG)", cmd);
+	int rc = client_new(o->url, o->token, o->ca, &c, &err);
+	if (rc)
+		die("%s", err ? err : strerror(-rc));
+	return c;
+}
+
+/* publish KEY [VALUE|-]: PUT /node/values/KEY; VALUE "-" or none: stdin (at most 64 KiB). */
+static int cmd_publish(struct opts *o, int nargs, char **args)
+{
+	if (nargs < 1 || nargs > 2)
+		die("usage: stratus-node publish KEY [VALUE|-]  (no VALUE or '-': read it from stdin)");
+	char *value = NULL;
+	if (nargs == 2 && strcmp(args[1], "-")) {
+		value = strdup(args[1]);
+	} else {
+		struct buf b = BUF_INIT(64 << 10);
+		char chunk[4096];
+		ssize_t n;
+		while ((n = read(0, chunk, sizeof(chunk))) > 0)
+			if (buf_append(&b, chunk, (size_t)n))
+				die("publish %s: the value on stdin is longer than 64 KiB", args[0]);
+		if (n < 0)
+			die("publish %s: cannot read stdin: %s", args[0], strerror(errno));
+		/* A value read from a pipe loses one trailing newline, as $(...) would. */
+		if (b.len && b.data[b.len - 1] == '\n')
+			b.len--;
+		value = strndup(b.data ? b.data : "", b.len);
+		buf_release(&b);
+	}
+	if (!value)
+		die("out of memory");
+	struct client *c = env_client(o, "publish");
+	char *key = client_escape(c, args[0]), *err = NULL, path[512];
+	if (!key || strlen(key) > 300)
+		die("publish: the key '%s' is too long", args[0]);
+	snprintf(path, sizeof(path), "/node/values/%s", key);
+	json_t *body = json_pack("{s:s}", "value", value), *ans = NULL;
+	long st = 0;
+	if (!body)
+		die("publish %s: the value is not valid UTF-8", args[0]);
+	/* A manager that does not answer (restarting, or a loaded machine) is
+	 * asked again for up to 30 s; an answer that refuses is final. */
+	int64_t end = util_mono_ms() + 30000, pause = 500;
+	int rc;
+	while ((rc = client_post_json_answer(c, path, body, &ans, &st, &err)) &&
+	       (rc != -EPROTO || st >= 500) && util_mono_ms() + pause < end) {
+		log_warn("publish %s: %s; trying again", args[0], err ? err : strerror(-rc));
+		free(err);
+		err = NULL;
+		sleep_ms(pause);
+		pause = pause * 2 > 4000 ? 4000 : pause * 2;
+	}
+	client_free(c);
+	json_decref(body);
+	json_decref(ans);
+	free(key);
+	free(value);
+	if (rc)
+		die("cannot publish '%s': %s", args[0], err ? err : strerror(-rc));
+	return 0;
+}
+
+/* lookup [--cluster C] [--wait T] KEY: GET /node/values/KEY, polling until it exists or T passes. */
+static int cmd_lookup(struct opts *o, int nargs, char **args)
+{
+	if (nargs != 1)
+		die("usage: stratus-node lookup [--cluster C] [--wait SECS] KEY");
+	struct client *c = env_client(o, "lookup");
+	char *key = client_escape(c, args[0]), *cl = o->cluster ? client_escape(c, o->cluster) : NULL, path[1024];
+	if (!key || strlen(key) > 300 || (o->cluster && (!cl || strlen(cl) > 300)))
+		die("lookup: the key or cluster name is too long");
+	snprintf(path, sizeof(path), "/node/values/%s%s%s", key, cl ? "?cluster=" : "", cl ? cl : "");
+	free(key);
+	free(cl);
+	int64_t end = util_mono_ms() + o->wait, pause = 200;
+	for (;;) {
+		char *err = NULL;
+		json_t *ans = NULL;
+		long st = 0;
+		int rc = client_get_json(c, path, &ans, &st, &err);
+		const char *v = rc ? NULL : json_string_value(json_object_get(ans, "value"));
+		if (v) {
+			printf("%s\n", v);
+			json_decref(ans);
+			client_free(c);
+			return 0;
+		}
+		json_decref(ans);
+		/* Not published yet (404), or the manager away: wait; refused (403, 400): never. */
+		bool hopeless = rc == -EPROTO && st != 404 && st != 408 && st != 429 && st < 500;
+		if (hopeless || util_mono_ms() + pause > end) {
+			client_free(c);
+			int r = error("cannot look up '%s'%s%s%s: %s", args[0], o->cluster ? " of cluster '" : "",
+				      o->cluster ? o->cluster : "", o->cluster ? "'" : "",
+				      err ? err : !rc ? "the manager's answer has no 'value'" : strerror(-rc));
+			free(err);
+			(void)r;
+			return hopeless ? 2 : 1;
+		}
+		free(err);
+		sleep_ms(pause);
+		pause = pause * 2 > 2000 ? 2000 : pause * 2;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -787,7 +920,8 @@ int main(int argc, char **argv)
 			has_config_flag = true;
 	int idx = cfg_parse_args(&prog, &o, argc - 1, argv + 1) + 1;
 	if (!has_config_flag && envconf && *envconf &&
-	    (!strcmp(cmd, "search") || !strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))) {
+	    (!strcmp(cmd, "search") || !strcmp(cmd, "resume") || !strcmp(cmd, "suspend") ||
+	     !strcmp(cmd, "publish") || !strcmp(cmd, "lookup"))) {
 		char *e = NULL;
 		if (cfg_load_file(&prog, &o, envconf, &e))
 			die("%s", e ? e : "cannot read the agent config");
@@ -812,8 +946,13 @@ int main(int argc, char **argv)
 		rc = cmd_search(&o, nargs, args);
 	else if (!strcmp(cmd, "resume") || !strcmp(cmd, "suspend"))
 		rc = cmd_scale(&o, !strcmp(cmd, "resume"), nargs, args);
+	else if (!strcmp(cmd, "publish"))
+		rc = cmd_publish(&o, nargs, args);
+	else if (!strcmp(cmd, "lookup"))
+		rc = cmd_lookup(&o, nargs, args);
 	else
-		die("unknown command '%s'; commands: run, retry, stop, run-specs, config, search, resume, suspend", cmd);
+		die("unknown command '%s'; commands: run, retry, stop, run-specs, config, search, resume, suspend, "
+		    "publish, lookup", cmd);
 	cfg_release(&prog, &o);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include "manager/db.h"
 #include "manager/gui.h"
 #include "manager/manager.h"
+#include "manager/values.h"
 #include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
@@ -594,6 +595,8 @@ static enum MHD_Result r_clusters(struct call *k)
 			"SELECT id, time, cluster, node, kind, message FROM events WHERE cluster = ? AND id > ? "
 			"ORDER BY id LIMIT 5000", "si", name, (int64_t)s)));
 	}
+	if (!strcmp(sub, "values") && k->nseg == 3 && !strcmp(k->method, "GET"))
+		return reply_json(k, 200, values_list(m, name));
 	if (!strcmp(sub, "sshkey") && k->nseg == 3 && !strcmp(k->method, "GET")) {
 		char p[PATH_MAX], *key = NULL, *pub = NULL;
 		mgr_path(m, p, sizeof(p), "clusters/%s/ssh/id_ed25519", name);
@@ -749,6 +752,13 @@ static enum MHD_Result r_node(struct call *k)
 		if (autoscale_request(m, nid, names, reason, !strcmp(sub, "resume"), &done, &e))
 			return reply_op(k, &e);
 		return reply_json(k, 200, json_pack("{s:o}", "nodes", done));
+	}
+	if (sub && k->nseg == 3 && !strcmp(sub, "values")) {
+		json_t *out = NULL;
+		if (strcmp(k->method, "GET") && !need_json(k, &rc))
+			return rc;
+		int st = values_node_api(m, nid, k->method, k->seg[2], arg(k, "cluster"), k->json, &out);
+		return out ? reply_json(k, (unsigned)st, out) : reply_empty(k, (unsigned)st);
 	}
 	if (sub && k->nseg == 2 && !strcmp(sub, "cluster-nodes") && !strcmp(k->method, "GET")) {
 		char *cluster = NULL;

@@ -21,6 +21,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/values.h"
 #include "manager/run.h"
 #include "manager/state.h"
 
@@ -171,7 +172,8 @@ int cluster_create(struct mgr *m, const char *name, const char *tmpl, json_t *pa
 	char net[32];
 	ip_text(mgr_subnet(m, k), net, sizeof(net));
 	mgr_event(m, name, NULL, "cluster", "cluster created from template '%s' on network %s/24", tmpl, net);
-	rc = 0;
+	/* Its MUNGE key now, so that a cluster naming it finds it at once. */
+	rc = values_make_secrets(m, name, e);
 out:
 	free(text);
 	free(err);
@@ -281,6 +283,8 @@ int node_set_state(struct mgr *m, int64_t nid, int to, int actor, const char *re
 		"sssii", state_name(to), target, to == NS_FAILED || to == NS_OFF ? reason : NULL,
 		util_wall_ms(), nid);
 	db_unlock(m->db);
+	if (to == NS_OFF)
+		values_forget_node(m, nid); /* its MDS or /shared address is no more */
 	if (from != to || reason)
 		mgr_event(m, cluster, name, "state", "%s -> %s%s%s", state_name(from), state_name(to),
 			  reason ? ": " : "", reason ? reason : "");
@@ -342,6 +346,8 @@ int cluster_start(struct mgr *m, const char *name, struct op_err *e)
 		return -EBUSY;
 	}
 	int rc = ensure_ssh_key(m, name, e);
+	if (!rc)
+		rc = values_make_secrets(m, name, e); /* a cluster made before clusters had secrets */
 	if (rc) {
 		json_decref(c);
 		return rc;
@@ -541,6 +547,7 @@ int cluster_delete(struct mgr *m, const char *name, bool force, struct op_err *e
 	db_exec(m->db, "DELETE FROM script_logs WHERE node_id IN (SELECT id FROM nodes WHERE cluster_id = ?)", "i", cid);
 	db_exec(m->db, "DELETE FROM nodes WHERE cluster_id = ?", "i", cid);
 	db_exec(m->db, "DELETE FROM clusters WHERE id = ?", "i", cid);
+	values_forget_cluster(m, cid);
 	db_commit(m->db);
 	db_unlock(m->db);
 	cluster_remove_files(m, name, nodes, json_object_get(c, "definition"));

@@ -67,6 +67,17 @@ static const char *const schema_v1 =
  * nodes are retried automatically (node_retry: the attempts of the current
  * series and when the next one is due, 0: none; retry.c).
  */
+/*
+ * Values the nodes of a cluster publish for each other (values.c).  A table
+ * of its own, made if missing at every open: no schema step needed, since
+ * older datastores simply lack it.
+ */
+static const char *const schema_values =
+	"CREATE TABLE IF NOT EXISTS cluster_values ("
+	"  cluster_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	"  node_id INTEGER, node TEXT, updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (cluster_id, key));";
+
 static const char *const schema_v2 =
 	"ALTER TABLE tokens ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE IF NOT EXISTS node_retry ("
@@ -319,7 +330,7 @@ static int migrate(struct db *db, char **err)
 {
 	char *v = NULL;
 	long have = 0;
-	if (exec_plain(db, schema_v1))
+	if (exec_plain(db, schema_v1) || exec_plain(db, schema_values))
 		goto bad;
 	if (db_meta_get(db, "schema_version", &v) == 0)
 		have = strtol(v, NULL, 10);

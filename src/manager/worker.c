@@ -29,6 +29,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/values.h"
 #include "manager/pool.h"
 #include "manager/run.h"
 #include "manager/state.h"
@@ -221,8 +222,15 @@ static void do_acquire(struct mgr *m, int64_t id)
 	}
 	struct node_handle h = { 0 };
 	int64_t t0 = util_mono_ms();
+	char *secrets = values_node_secrets(m, id);
+	st.s.secrets = secrets;
 	rc = m->prov->create(&st.s, &h, &err);
 	explicit_bzero(token, sizeof(token));
+	if (secrets) {
+		explicit_bzero(secrets, strlen(secrets));
+		free(secrets);
+	}
+	st.s.secrets = NULL;
 	if (rc) {
 		char why[2048];
 		snprintf(why, sizeof(why), "the %s provider could not make the node: %s", m->prov->name,
@@ -376,6 +384,7 @@ static void do_cluster_down(struct mgr *m, int64_t cid)
 			log_warn("cluster '%s': cannot remove bridge '%s': %s", name, br, err ? err : "?");
 		free(err);
 		db_exec(m->db, "UPDATE clusters SET state = 'Off' WHERE id = ?", "i", cid);
+		values_forget_cluster(m, cid);
 		mgr_event(m, name, NULL, "cluster", "cluster terminated: every node is Off");
 	} else if (state && !strcmp(state, "Terminating")) {
 		mgr_event(m, name, NULL, "cluster", "cluster terminate: %lld node(s) did not turn Off; "

@@ -642,11 +642,19 @@ static int start_agent(const struct node_spec *spec, const struct node_handle *h
 		set_err(err, "cannot make the agent's directories under '%s': %s", spec->state_dir, strerror(-rc));
 		return rc;
 	}
+	char secrets[4096];
+	snprintf(secrets, sizeof(secrets), "%s/secrets.json", spec->state_dir);
+	/* The node shares this host's files: its secrets stay a file of ours
+	 * (mode 0600) that the agent reads in place; no network carries them. */
+	if (spec->secrets && (rc = write_text(secrets, spec->secrets, 0600, err)))
+		return rc;
 	struct buf c = BUF_INIT(1 << 16);
 	buf_printf(&c,
 		   "# stratus-node of node %s, written by stratusd's local provider (secret: mode 0600)\n"
 		   "url = %s\ntoken = %s\nca = %s\nname = %s\nstate_dir = %s\nlocal_disk = %s\n",
 		   spec->name, spec->manager_url, spec->token, spec->ca_file, spec->name, dir, disk);
+	if (spec->secrets)
+		buf_printf(&c, "secrets = %s\n", secrets);
 	rc = c.data ? write_text(conf, c.data, 0600, err) : -ENOMEM;
 	buf_release(&c);
 	if (rc)

@@ -37,6 +37,12 @@ struct node_spec {
 	 * real cluster nodes do.  Local nodes get a private /root/.ssh for it. */
 	const char *ssh_key;
 	const struct ssh_target *ssh; /* ssh provider: the pool host (provider/ssh.h); NULL: local */
+	/* Optional (NULL: none): the node's secret configuration values (its
+	 * cluster's MUNGE key...), a JSON object's text, never logged.  The
+	 * provider hands it to the agent as the file its `secrets` setting names
+	 * (mode 0600): local nodes read it in place on this host, pool hosts get
+	 * it inside the ssh channel. */
+	const char *secrets;
 };
 
 /* What a provider remembers of a node it made, stored by the manager. */

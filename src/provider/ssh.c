@@ -442,6 +442,7 @@ static const char script_lib[] =
 	"      echo \"== stop script $sp/$s\"\n"
 	"      if [ -x \"$sd/stop/$s\" ]; then run=\"$sd/stop/$s\"; else run=\"bash $sd/stop/$s\"; fi\n"
 	"      (cd \"$sd\" && env STRATUS_NODE_NAME=\"$NODE\" STRATUS_SPEC_DIR=\"$sd\" STRATUS_NODE_CONFIG=\"$D/state/node.json\" \\\n"
+	"        STRATUS_AGENT_CONFIG=\"$D/agent.conf\" \\\n"
 	"        PATH=\"$D/bin:$PATH\" timeout 120 $run) </dev/null 2>&1 || problems=\"$problems stop script $sp/$s exited $?;\"\n"
 	"    done\n"
 	"  done\n"
@@ -834,6 +835,9 @@ static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, i
 		   "url = https://stratus-manager:%d\ntoken = %s\nca = %s/ca.pem\nname = %s\nstate_dir = %s/state\n"
 		   "local_disk = %s/disk\n",
 		   spec->name, t->host, port, spec->token, t->install_dir, spec->name, t->install_dir, t->install_dir);
+	/* The cluster's secrets travel here, inside the ssh channel, and nowhere else. */
+	if (spec->secrets)
+		buf_printf(&conf, "secrets = %s/secrets.json\n", t->install_dir);
 	if (!conf.data) {
 		rc = -ENOMEM;
 		goto out;
@@ -849,6 +853,7 @@ static int stage_tar(const struct node_spec *spec, const struct ssh_target *t, i
 	    (rc = tar_add(fd, "state/", 0700, NULL, 0, true)) ||
 	    (rc = tar_add(fd, "disk/", 0755, NULL, 0, true)) ||
 	    (rc = tar_add(fd, "agent.conf", 0600, conf.data, conf.len, false)) ||
+	    (spec->secrets && (rc = tar_add(fd, "secrets.json", 0600, spec->secrets, strlen(spec->secrets), false))) ||
 	    (rc = tar_add(fd, "ca.pem", 0644, ca, ca_len, false)) ||
 	    (rc = tar_add(fd, "hosts.block", 0644, block, strlen(block), false)) ||
 	    (rc = tar_cluster_key(fd, spec)) || (rc = tar_programs(fd, spec->agent_path)) ||
@@ -895,6 +900,7 @@ static const char script_acquire[] =
 	"awk '{print $5}' /proc/self/mountinfo >\"$D/mounts.before\"\n"
 	"tar -x --no-same-owner -C \"$D\" -f - || fail \"cannot unpack the agent into '$D'\"\n"
 	"chmod 0600 \"$D/agent.conf\"\n"
+	"[ ! -e \"$D/secrets.json\" ] || chmod 0600 \"$D/secrets.json\"\n"
 	"hosts_block \"$D/hosts.block\" || fail 'cannot write the cluster names into /etc/hosts'\n"
 	"hostname \"$NODE\" || fail \"cannot set the hostname to '$NODE'\"\n"
 	"cd \"$D\" || fail \"cannot enter '$D'\"\n"

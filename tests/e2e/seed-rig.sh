@@ -7,7 +7,10 @@
 # its own /etc/hosts), sshd in the node, and a `stratus-node` that answers
 # `config KEY [DEFAULT]` and `search` from files, and runs a spec's scripts in
 # lexical order in the node with the agent's environment.  The daemons and the
-# scripts are the real ones; only the manager is left out.
+# scripts are the real ones; only the manager is left out.  As the manager
+# does, the rig makes each cluster's MUNGE key and hands it to the cluster's
+# nodes (munge.key, and PREFIX.munge_key for a PREFIX.cluster naming another
+# cluster), and keeps the values nodes publish ($R/values/CLUSTER/KEY).
 #
 #   rig_init CLUSTER
 #   rig_cluster CLUSTER                         nodes recorded next belong to CLUSTER
@@ -25,11 +28,14 @@ RIG_BR=srb$$
 # A /24 of its own per run: 10.(100..199).(0..255).0
 RIG_NET=10.$((100 + ($$ >> 8) % 100)).$(($$ & 255))
 
-rig_cluster() { RIG_CLUSTER=$1; }
+rig_cluster() { RIG_CLUSTER=$1; rig_key "$1"; }
+# rig_key CLUSTER: the cluster's MUNGE key, made once, as stratusd makes it.
+rig_key() { [ -s "$R/keys/$1" ] || { mkdir -p -m 0700 "$R/keys" && head -c 1024 /dev/urandom >"$R/keys/$1"; }; }
 
 rig_init() {
 	RIG_CLUSTER=$1
-	mkdir -p "$R/bin" "$R/nodes" "$R/data"
+	mkdir -p "$R/bin" "$R/nodes" "$R/data" "$R/values"
+	rig_key "$1"
 	: >"$R/cluster-nodes"
 	: >"$R/requests"
 	: >"$R/hosts"
@@ -53,6 +59,25 @@ search)
 	# As the agent prints it: name, template, hostname, ip, state, tab-separated;
 	# the nodes of this node's cluster only.
 	awk -v OFS='\t' -v c="$STRATUS_CLUSTER" '$5 == c { print $1, $4, $1, $2, $3 }' "$(dirname "$STRATUS_NODE_CONFIG")/../../cluster-nodes" ;;
+publish)
+	# As the manager keeps it: a value per cluster and key.
+	key=${2:?usage: stratus-node publish KEY [VALUE|-]}
+	d="$(dirname "$STRATUS_NODE_CONFIG")/../../values/$STRATUS_CLUSTER"
+	mkdir -p "$d"
+	if [ $# -ge 3 ] && [ "$3" != - ]; then printf '%s' "$3" >"$d/$key.new"; else cat >"$d/$key.new"; fi
+	mv -f "$d/$key.new" "$d/$key" ;;
+lookup)
+	shift
+	c=$STRATUS_CLUSTER w=0
+	while [ $# -gt 1 ]; do
+		case $1 in --cluster) c=$2; shift 2 ;; --wait) w=$2; shift 2 ;; *) break ;; esac
+	done
+	f="$(dirname "$STRATUS_NODE_CONFIG")/../../values/$c/${1:?usage: stratus-node lookup [--cluster C] [--wait SECS] KEY}"
+	for i in $(seq 0 $((w * 10))); do
+		[ -e "$f" ] && { cat "$f"; echo; exit 0; }
+		[ "$i" -lt $((w * 10)) ] && sleep 0.1
+	done
+	echo "stratus-node: cluster '$c' has no value '$1' (yet)" >&2; exit 1 ;;
 resume|suspend)
 	# Asks the rig's provider loop (rig_provider_loop) as it would ask the manager.
 	act=$1; shift
@@ -74,7 +99,7 @@ resume|suspend)
 		echo "$n"
 	done ;;
 *)
-	echo "stratus-node: the rig knows only 'config', 'search', 'resume' and 'suspend'" >&2; exit 2 ;;
+	echo "stratus-node: the rig knows only 'config', 'search', 'resume', 'suspend', 'publish' and 'lookup'" >&2; exit 2 ;;
 esac
 EOF
 	chmod +x "$R/bin/stratus-node"
@@ -89,6 +114,13 @@ rig_node() {
 		echo "stratus.data_dir = $R/data"
 		echo "ip = $ip"
 		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		echo "munge.key = $(base64 -w0 "$R/keys/$RIG_CLUSTER")"
+		for kv in "$@"; do
+			case ${kv%%=*} in
+			*.cluster) [ -s "$R/keys/${kv#*=}" ] && echo "${kv%%=*}" | sed 's/\.cluster$/.munge_key/' | tr '\n' ' ' &&
+				echo "= $(base64 -w0 "$R/keys/${kv#*=}")" ;;
+			esac
+		done
 	} >"$R/nodes/$name/config"
 	echo "$name $ip Off $tmpl $RIG_CLUSTER" >>"$R/cluster-nodes"
 	echo "$RIG_CLUSTER" >"$R/nodes/$name/cluster"

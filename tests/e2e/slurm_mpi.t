@@ -38,7 +38,8 @@ ok "both execute nodes register and are idle" t_wait 60 "idle nodes" \
 # not with the host's default key.
 cred=$(rig_exec "$E1" munge -n)
 ok "a MUNGE credential from $E1 decodes on the scheduler" sh -c "printf '%s' '$cred' | nsenter -t $(rig_pid "$S") -m unmunge"
-key_mode=$(stat -c '%a %U' "$R/data/clusters/$C/munge/munge.key")
+# Each node's copy of the key the manager handed out (no folder shared between nodes).
+key_mode=$(stat -c '%a %U' "$R/data/nodes/$S/munge-key/munge.key" "$R/data/nodes/$E1/munge-key/munge.key" | sort -u)
 is "$key_mode" "400 munge" "the cluster's munge key is readable by munge only"
 
 is "$(rig_exec "$S" srun -N2 hostname | sort | tr '\n' ' ')" "$E1 $E2 " "srun -N2 runs on both execute nodes"

@@ -6,7 +6,9 @@
 # (PID namespace), /etc/hosts, /tmp, /opt and /root (bind mounts of the
 # test's directories), and an sshd with its own host key that lets in the pool's key
 # only.  The manager reaches it through ssh alone.  Everything is named after
-# the test's PID and stops with the test.
+# the test's PID and stops with the test.  With SSH_PRIVATE_DATA set to a path
+# (an empty folder of the host), each machine also gets its own folder there
+# ($T/mI/data), so that no folder is shared between machines.
 
 SSH_NET=""      # 10.X.Y: the machines' /24
 SSH_BR=""
@@ -31,7 +33,8 @@ declare -A M_PID
 ssh_machine_up() {
 	local i=$1 ns="ssm$$-$1" veth="ssv$$x$1" M="$T/m$1"
 	local ip="$SSH_NET.$((10 + i))"
-	mkdir -p "$M/tmp" "$M/opt" "$M/root" && chmod 1777 "$M/tmp" && chmod 0700 "$M/root" || return 1
+	mkdir -p "$M/tmp" "$M/opt" "$M/root" "$M/data" && chmod 1777 "$M/tmp" && chmod 0700 "$M/root" &&
+		chmod 0755 "$M/data" || return 1
 	cp /etc/hosts "$M/hosts" && cp "$M/hosts" "$M/hosts.orig" || return 1
 	[ -f "$M/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "machine$i" -f "$M/hostkey" || return 1
 	cp "$T/poolkey.pub" "$M/authorized_keys" || return 1
@@ -65,6 +68,7 @@ mount --bind "$M/hosts" /etc/hosts
 mount --bind "$M/tmp" /tmp
 mount --bind "$M/opt" /opt
 mount --bind "$M/root" /root
+${SSH_PRIVATE_DATA:+mount --bind "$M/data" "$SSH_PRIVATE_DATA"}
 hostname machine$i
 /usr/sbin/sshd -f "$M/sshd_config" -E "$M/sshd.log"
 trap 'exit 0' TERM

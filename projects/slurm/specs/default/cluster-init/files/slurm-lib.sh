@@ -7,12 +7,16 @@
 # Where things live (so that many nodes and many clusters can share one host,
 # as local nodes do: only /tmp is private to a local node, /etc /run /var are
 # the host's):
-#   $STRATUS_DATA/nodes/NODE/      per-node state: munged, slurmd spool, logs
-#   $STRATUS_DATA/clusters/CLUSTER/  per-cluster state: MUNGE key, ssh key,
-#                                   the cluster-wide /shared
-# and each node sees its own cluster's files at the usual paths through bind
-# mounts made in its own mount namespace: /shared, /etc/slurm (= /shared/slurm),
+#   $STRATUS_DATA/nodes/NODE/      per-node state: munged and its key, slurmd
+#                                   spool, logs; on the scheduler, the /shared
+#                                   file system's MDT and OST (shared/)
+#   $STRATUS_DATA/clusters/CLUSTER/  the cluster-wide /shared when the nodes
+#                                   share this host (slurm.shared = host)
+# and each node sees its own cluster's files at the usual paths through mounts
+# made in its own mount namespace: /shared, /etc/slurm (= /shared/slurm),
 # /run/munge (its own munged's socket), /root/.ssh (the cluster's ssh key).
+# The cluster's MUNGE key comes from the manager (configuration munge.key),
+# never through a folder: nodes may be on different machines.
 
 : "${STRATUS_NODE_NAME:?STRATUS_NODE_NAME is not set: run this through stratus-node}"
 : "${STRATUS_CLUSTER:?STRATUS_CLUSTER is not set: run this through stratus-node}"
@@ -30,6 +34,28 @@ CLUSTER=$STRATUS_CLUSTER
 ND=$STRATUS_DATA/nodes/$NODE
 CD=$STRATUS_DATA/clusters/$CLUSTER
 SHARED_SRC=$CD/shared
+
+# The StratusFS programs beside the agent (a build tree, or what the ssh
+# provider copied to a pool host), else on PATH.
+SFS_BIN=$(dirname "$(command -v stratus-node)")
+[ -x "$SFS_BIN/sfs-mds" ] || SFS_BIN=$(dirname "$(command -v sfs-mds || echo /usr/local/bin/sfs-mds)")
+
+# shared_mode: how /shared reaches the cluster's nodes (slurm.shared):
+#   host       a folder of this host ($CD/shared) bound at /shared: every node
+#              must see the same folder (local nodes, all on this host)
+#   scheduler  a one-node StratusFS served by the scheduler node (sfs-mds and
+#              sfs-oss on its local disk, the cluster's own MUNGE key), mounted
+#              at /shared on every node: nodes on different machines
+#   auto       (the default) scheduler on a pool host (STRATUS_HOST_TAG), else host
+shared_mode() {
+	local m
+	m=$(cfg slurm.shared auto)
+	case $m in
+	host|scheduler) echo "$m" ;;
+	auto) if [ -n "${STRATUS_HOST_TAG:-}" ]; then echo scheduler; else echo host; fi ;;
+	*) die "slurm.shared is '$m'; use auto, host or scheduler" ;;
+	esac
+}
 
 # cluster_nodes [TEMPLATE]: "NAME IP STATE TEMPLATE" lines of this cluster's
 # nodes (all of them, or those made from TEMPLATE), sorted by name with

@@ -1,32 +1,25 @@
 #!/bin/bash
-# MUNGE: the cluster's own key and this node's own munged, its socket at the
-# usual /run/munge/munge.socket.2 (a per-node folder bound there) so that
-# Slurm and the munge tools find it without options.
+# MUNGE: the cluster's own key (made by the manager when the cluster was
+# created, handed to every node of the cluster in its configuration as
+# munge.key: no folder shared between machines) and this node's own munged,
+# its socket at the usual /run/munge/munge.socket.2 (a per-node folder bound
+# there) so that Slurm and the munge tools find it without options.
 set -eu
 . "$(stratus-node config stratus.data_dir /var/lib/stratus-nodes)/nodes/$STRATUS_NODE_NAME/lib/slurm-lib.sh"
 
-keydir=$CD/munge
+keydir=$ND/munge-key
 key=$keydir/munge.key
 install -d -m 0700 -o munge -g munge "$keydir"
 given=$(cfg munge.key "")
-if [ -n "$given" ]; then
-	# Handed out by the manager (base64): the same on every node.
+[ -n "$given" ] ||
+	die "the node configuration has no munge.key; the manager hands each cluster's key to its nodes: is stratusd older than this project?"
+# base64, the same on every node of the cluster.
+(
 	umask 077
 	printf '%s' "$given" | base64 -d >"$key.new"
-	chown munge:munge "$key.new"; chmod 0400 "$key.new"; mv -f "$key.new" "$key"
-	log "munge key from the node configuration"
-elif [ "$(cfg slurm.role execute)" = scheduler ]; then
-	if [ ! -s "$key" ]; then
-		umask 077
-		dd if=/dev/urandom of="$key.new" bs=1 count=1024 status=none
-		chown munge:munge "$key.new"; chmod 0400 "$key.new"; mv -f "$key.new" "$key"
-		log "made the cluster's munge key $key"
-	else
-		log "cluster munge key $key exists"
-	fi
-else
-	wait_for "$(cfg slurm.wait_timeout 300)" "the scheduler to make the munge key '$key'" test -s "$key"
-fi
+)
+chown munge:munge "$key.new"; chmod 0400 "$key.new"; mv -f "$key.new" "$key"
+log "cluster munge key from the node configuration ($key)"
 
 run=$ND/munge-run
 install -d -m 0755 -o munge -g munge "$run" "$ND/munge"

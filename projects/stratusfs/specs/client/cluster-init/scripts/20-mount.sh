@@ -11,19 +11,20 @@ if [ -z "$storage" ] || [ "$storage" = none ]; then
 	log "no storage cluster (stratusfs.cluster is '${storage}'): nothing mounted"
 	exit 0
 fi
-kd=$STRATUS_DATA/clusters/$storage/stratusfs
 cd_=$ND/client
 install -d -m 0755 "$cd_"
 key=$cd_/munge.key
-if ! install_key "$key"; then
-	wait_for "$(cfg stratusfs.wait_timeout 300)" "storage cluster '$storage' to make its munge key ($kd/munge.key)" test -s "$kd/munge.key"
-	install -m 0400 -o munge -g munge "$kd/munge.key" "$key"
-fi
+# The manager hands this node the storage cluster's key (stratusfs.munge_key)
+# because this node's cluster names it (stratusfs.cluster).
+install_key "$key" stratusfs.munge_key ||
+	die "the node configuration has no stratusfs.munge_key: does storage cluster '$storage' exist? (the manager hands its key to clusters that name it)"
 start_munged "$key" "$cd_/munge"
 addr=$(cfg stratusfs.mds_address "")
 if [ -z "$addr" ]; then
-	wait_for "$(cfg stratusfs.wait_timeout 300)" "storage cluster '$storage' to publish its MDS ($kd/mds)" test -s "$kd/mds"
-	read -r addr fsname <"$kd/mds"
+	pub=$(mds_address "$storage")
+	read -r addr fsname <<<"$pub" || true
+	[ -n "$addr" ] && [ -n "$fsname" ] || die "storage cluster '$storage' published a bad MDS address '$pub'"
+	log "storage cluster '$storage' has its MDS at $addr (file system '$fsname')"
 else
 	fsname=$(cfg stratusfs.fsname stratusfs)
 fi

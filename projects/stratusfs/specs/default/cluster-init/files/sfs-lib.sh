@@ -1,12 +1,14 @@
 # sfs-lib.sh: helpers shared by the stratusfs project's cluster-init scripts,
 # installed by each spec's first script into the node's own directory
 # ($STRATUS_DATA/nodes/NODE/lib/sfs-lib.sh).  Layout, as in projects/slurm:
-#   $STRATUS_DATA/nodes/NODE/stratusfs/       per-node: munged, MDT, OST, logs
-#   $STRATUS_DATA/clusters/STORAGE/stratusfs/  the storage cluster's MUNGE key and
-#                                             its MDS address (for clients on
-#                                             this host; the node configuration's
-#                                             stratusfs.munge_key / .mds_address
-#                                             override them)
+#   $STRATUS_DATA/nodes/NODE/stratusfs/       per-node: munged and its key, MDT,
+#                                             OST, logs
+# Nothing is shared through a folder, so that the nodes may be on different
+# machines: the storage cluster's MUNGE key comes from the manager in the node
+# configuration (munge.key on storage nodes; stratusfs.munge_key on the
+# nodes of a cluster whose stratusfs.cluster names the storage cluster), and
+# the mds node publishes its address through the manager (`stratus-node
+# publish stratusfs.mds`, read with `stratus-node lookup --cluster STORAGE`).
 # Daemons take their munged socket explicitly (--munge-socket), so a compute
 # node can run its own cluster's munged beside the storage cluster's.
 
@@ -61,15 +63,29 @@ start_munged() {
 	log "munged runs (pid $(cat "$dir/munged.pid")) on $dir/munge.socket, key $key"
 }
 
-# install_key DEST: the storage cluster's key from the node configuration
-# (stratusfs.munge_key, base64) into DEST; false if the configuration has none.
+# install_key DEST KEY...: the first of the configuration keys KEY... that is
+# set (a MUNGE key, base64) into DEST; false if the configuration has none.
 install_key() {
-	local given
-	given=$(cfg stratusfs.munge_key "")
+	local dest=$1 given="" k
+	shift
+	for k in "$@"; do
+		given=$(cfg "$k" "")
+		[ -z "$given" ] || break
+	done
 	[ -n "$given" ] || return 1
+	set -- "$dest"
 	umask 077
 	printf '%s' "$given" | base64 -d >"$1.new"
 	chown munge:munge "$1.new"; chmod 0400 "$1.new"; mv -f "$1.new" "$1"
+}
+
+# mds_address STORAGE: "HOST:PORT FSNAME" of the storage cluster's MDS, as its
+# mds node published it (waiting up to stratusfs.wait_timeout seconds).
+mds_address() {
+	local out
+	out=$(stratus-node lookup --cluster "$1" --wait "$(cfg stratusfs.wait_timeout 300)" stratusfs.mds) ||
+		die "storage cluster '$1' has not published its MDS address (stratusfs.mds); is its mds node Ready?"
+	printf '%s\n' "$out"
 }
 
 # daemon PIDFILE LOG CMD...: start CMD in its own session, its pid in PIDFILE.

@@ -21,9 +21,10 @@ if ! pid_alive "$ND/oss.pid" || [ ! -s "$ND/oss.port" ]; then
 fi
 ip=$(my_ip)
 port=$(cat "$ND/oss.port")
-kd=$STRATUS_DATA/clusters/$STRATUS_CLUSTER/stratusfs
-[ -s "$kd/mds" ] || die "cannot find the MDS address in '$kd/mds'; is the mds node of '$STRATUS_CLUSTER' up?"
-read -r mds fsname <"$kd/mds"
+pub=$(stratus-node lookup --wait 30 stratusfs.mds) ||
+	die "cannot find the MDS address (stratus-node lookup stratusfs.mds); is the mds node of '$STRATUS_CLUSTER' up?"
+read -r mds fsname <<<"$pub" || true
+[ -n "$mds" ] || die "the mds node of '$STRATUS_CLUSTER' published no address (stratusfs.mds)"
 export SFS_MUNGE_SOCKET=$ND/munge/munge.socket
 mnt=$ND/drain.mnt
 mkdir -p "$mnt"
