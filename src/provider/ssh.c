@@ -442,6 +442,7 @@ static const char script_lib[] =
 	"      echo \"== stop script $sp/$s\"\n"
 	"      if [ -x \"$sd/stop/$s\" ]; then run=\"$sd/stop/$s\"; else run=\"bash $sd/stop/$s\"; fi\n"
 	"      (cd \"$sd\" && env STRATUS_NODE_NAME=\"$NODE\" STRATUS_SPEC_DIR=\"$sd\" STRATUS_NODE_CONFIG=\"$D/state/node.json\" \\\n"
+	"        STRATUS_STOP_SCOPE=\"$SCOPE\" STRATUS_AGENT_CONFIG=\"$D/agent.conf\" STRATUS_LOCAL_DISK=\"$D/disk\" \\\n"
 	"        PATH=\"$D/bin:$PATH\" timeout 120 $run) </dev/null 2>&1 || problems=\"$problems stop script $sp/$s exited $?;\"\n"
 	"    done\n"
 	"  done\n"
@@ -475,7 +476,8 @@ static void script_head(struct buf *b, const struct ssh_target *t, const char *n
 	sh_quote(b, t->specs ? t->specs : "");
 	buf_puts(b, "\nNODE=");
 	sh_quote(b, node ? node : "");
-	buf_puts(b, "\n");
+	/* What the agent's own 'stop --scope' gives stop scripts (docs/nodes.md). */
+	buf_puts(b, t->stop_scope && !strcmp(t->stop_scope, "cluster") ? "\nSCOPE=cluster\n" : "\nSCOPE=node\n");
 	buf_puts(b, script_lib);
 }
 
@@ -568,12 +570,15 @@ out:
 	return rc;
 }
 
-int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, char **err)
+int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, bool *hosts_pushed,
+		   char **err)
 {
 	struct buf s = BUF_INIT(1 << 20);
 	struct ssh_result r;
 	int rc = check_target(t, err), in = -1;
 	*agent_up = false;
+	if (hosts_pushed)
+		*hosts_pushed = false;
 	if (rc)
 		return rc;
 	script_head(&s, t, NULL);
@@ -581,8 +586,11 @@ int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *ag
 		 "if [ -f \"$D/agent.pid\" ] && kill -0 \"$(cat \"$D/agent.pid\")\" 2>/dev/null; then echo agent=up; "
 		 "else echo agent=down; fi\n");
 	if (hosts_block) {
-		buf_puts(&s, "if [ -f \"$D/.stratus-install\" ]; then cat >\"$D/hosts.block\" && "
-			 "hosts_block \"$D/hosts.block\" || fail 'cannot update /etc/hosts'; fi\n");
+		/* agent.pid is written after acquire's own hosts_block: from then on the
+		 * block is ours to keep current. */
+		buf_puts(&s, "if [ -f \"$D/.stratus-install\" ] && [ -f \"$D/agent.pid\" ]; then "
+			 "cat >\"$D/hosts.block\" && hosts_block \"$D/hosts.block\" || fail 'cannot update /etc/hosts'; "
+			 "echo hosts=pushed; fi\n");
 		in = memfd_create("stratus-hosts", MFD_CLOEXEC);
 		if (in < 0 || write(in, hosts_block, strlen(hosts_block)) != (ssize_t)strlen(hosts_block)) {
 			rc = -errno ? -errno : -EIO;
@@ -604,6 +612,8 @@ int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *ag
 		goto out;
 	}
 	*agent_up = r.out && strstr(r.out, "agent=up");
+	if (hosts_pushed)
+		*hosts_pushed = r.out && strstr(r.out, "hosts=pushed");
 out:
 	ssh_result_release(&r);
 out_noresult:
@@ -989,7 +999,7 @@ static bool ssh_alive(const struct node_spec *spec, const struct node_handle *h)
 	char *err = NULL;
 	if (!spec || !spec->ssh)
 		return false;
-	int rc = ssh_host_probe(spec->ssh, NULL, &up, &err);
+	int rc = ssh_host_probe(spec->ssh, NULL, &up, NULL, &err);
 	free(err);
 	return rc == 0 && up;
 }

@@ -13,7 +13,7 @@ t_need_root
 t_need_cmd ip sshd ssh ssh-keygen nsenter unshare curl perl tar
 [ -x "$BIN/stratusd" ] || skip_all "stratusd is not built"
 
-plan 42
+plan 43
 
 ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen failed"
 ssh-keygen -q -t ed25519 -N '' -C "other-$$" -f "$T/otherkey" || bail "ssh-keygen failed"
@@ -89,7 +89,7 @@ mkdir -p /opt/stratus-test-mnt && mount -t tmpfs tmpfs /opt/stratus-test-mnt
 EOF
 cat >"$PR/specs/default/cluster-init/stop/10-stop.sh" <<'EOF'
 #!/bin/sh
-echo "stop script of $STRATUS_NODE_NAME" >>/tmp/stop-ran
+echo "stop script of $STRATUS_NODE_NAME scope ${STRATUS_STOP_SCOPE:-unset}" >>/tmp/stop-ran
 umount /opt/stratus-test-mnt && rmdir /opt/stratus-test-mnt
 EOF
 chmod +x "$PR"/specs/default/cluster-init/*/*.sh
@@ -137,7 +137,8 @@ is "$(api GET "/pools/$P" | jpath busy)" 2 "two hosts are busy"
 api POST "/clusters/$C/nodes/terminate" -d "{\"nodes\":[\"$exe\"]}" >/dev/null
 ok "a terminated node goes Off" t_wait 60 "$exe Off" state_is "$exe" Off
 ok "its host is clean: no process, mount or file of ours, hostname and /etc/hosts restored" m_clean "$ei"
-like "$(cat "$T/m$ei/tmp/stop-ran" 2>/dev/null)" "stop script of $exe" "the spec's stop script ran"
+like "$(cat "$T/m$ei/tmp/stop-ran" 2>/dev/null)" "stop script of $exe scope node" \
+	"the spec's stop script ran, with STRATUS_STOP_SCOPE=node (one node goes)"
 host_state() { api GET "/hosts/$1" | jpath state; }
 is "$(host_state "h$ei")" free "and the host is free again"
 
@@ -200,3 +201,5 @@ is "$(state_of "$head")" Ready "and it is still Ready"
 cleanup_cluster
 ok "the cluster's nodes are all Off" sh -c "! curl -sS --noproxy '*' --cacert '$S/tls/cert.pem' -H 'Authorization: Bearer $token' '$U/clusters/$C/nodes' | grep -qE '\"state\":\"(Acquiring|Preparing|Ready|Failed|Terminating)\"'"
 ok "the head's new host is clean" m_clean "$ki"
+like "$(cat "$T/m$ki/tmp/stop-ran" 2>/dev/null)" "stop script of $head scope cluster" \
+	"terminating the whole cluster runs the stop scripts with STRATUS_STOP_SCOPE=cluster"
