@@ -963,14 +963,16 @@ static int r_host_add(struct mgr *m, const char *pool, json_t *body, json_t **ou
 		FAIL(500, "cannot store the key of host '%s' in '%s': %s", name, dir, strerror(-rc));
 	}
 	json_t *prow = db_query_one(m->db, "SELECT install_dir, connect_timeout_s FROM pools WHERE id = ?", "i", pid);
+	char install[256];
+	snprintf(install, sizeof(install), "%s", jstr_or(prow, "install_dir", DEFAULT_INSTALL_DIR));
 	struct ssh_target t = {
 		.host = name, .address = addr, .port = (int)port, .user = user, .key_file = keyp,
-		.known_hosts = knownp, .install_dir = jstr_or(prow, "install_dir", DEFAULT_INSTALL_DIR),
+		.known_hosts = knownp, .install_dir = install,
 		.connect_timeout_s = (int)json_integer_value(json_object_get(prow, "connect_timeout_s")),
 	};
+	json_decref(prow);
 	struct ssh_facts f;
 	rc = ssh_host_check(&t, true, &f, &err);
-	json_decref(prow);
 	if (!rc && !f.root) {
 		rc = -EPERM;
 		if (asprintf(&err, "user '%s' on host '%s' is not root and has no password-less sudo; Stratus "
@@ -994,7 +996,7 @@ static int r_host_add(struct mgr *m, const char *pool, json_t *body, json_t **ou
 	rc = db_exec(m->db, "INSERT INTO pool_hosts (pool_id, name, address, ip, port, user, cores, memory_mb, disks, "
 		     "machine_type, found_cores, found_memory_mb, os, kernel, arch, host_key, state, reason, "
 		     "last_ok, last_probe, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     "isssisiissiisssssiiii", pid, name, addr, ip, port, user, cores ? cores : f.cores,
+		     "isssisiissiissssssiii", pid, name, addr, ip, port, user, cores ? cores : f.cores,
 		     mem ? mem : f.memory_mb, disks ? disks : "", mtype ? mtype : "", f.cores, f.memory_mb, f.os,
 		     f.kernel, f.arch, hk ? hk : "", state, reason[0] ? reason : NULL, now, now, now);
 	free(hk);
