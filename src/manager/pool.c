@@ -535,9 +535,13 @@ static void *prober_main(void *arg)
 				k->pushed_gen = j->gen;
 			else if (want_push && !pushed)
 				k->retry_ms = util_mono_ms() + PUSH_RETRY_MS;
+			/* The hosts files changed while this host was busy with us: push
+			 * again now rather than at the dispatcher's next round. */
+			if (pushed && k->node_id == node_id && k->pushed_gen < c->hosts_gen) {
+				c->kick = true;
+				pthread_cond_broadcast(&c->cv);
+			}
 		}
-		c->kick = true;
-		pthread_cond_broadcast(&c->cv);
 		json_decref(j->row);
 		free(j);
 	}
@@ -581,10 +585,13 @@ static void dispatch(struct mgr *m, struct pool_ctl *c)
 		}
 		int64_t last = json_integer_value(json_object_get(row, "last_probe"));
 		int64_t every = json_integer_value(json_object_get(row, "probe_interval_ms"));
+		bool busy = !strcmp(jstr_or(row, "state", ""), "busy") && node_id > 0;
+		/* A busy host whose node is being taken down (or Failed, Off) is the
+		 * worker's: no probe, no push. */
+		if (busy && !node_state_live(jstr_or(row, "node_state", "")))
+			continue;
 		bool due = last + every <= wall;
-		bool push = !strcmp(jstr_or(row, "state", ""), "busy") && node_id > 0 &&
-			    node_state_live(jstr_or(row, "node_state", "")) && k->pushed_gen < gen &&
-			    mono >= k->retry_ms;
+		bool push = busy && k->pushed_gen < gen && mono >= k->retry_ms;
 		if (!due && !push)
 			continue;
 		struct probe_job *j = calloc(1, sizeof(*j));
