@@ -361,7 +361,7 @@ struct pool_ctl {
 	pthread_t th, probers[PROBE_THREADS];
 	int nprobers;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;    /* the dispatcher: hosts changed, a probe ended, stop */
+	pthread_cond_t cv;    /* the dispatcher: hosts changed, a push fell behind, stop */
 	pthread_cond_t jcv;   /* the probers: a job, stop */
 	bool stop;
 	bool running;

@@ -28,7 +28,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	net="10.$x.$(( (y + try) % 256 ))"
 	[ "$net" != "$SSH_NET" ] && ! ip -4 route show | grep -q "^$net\." && break
 done
-t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --log-level debug
+t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --retry-max 0 --log-level debug
 t_wait 20 "stratusd port file" test -s "$T/port" || bail "stratusd did not start"
 U="https://127.0.0.1:$(cat "$T/port")/api/v1"
 CURL=(curl -sS --max-time 60 --noproxy '*' --cacert "$S/tls/cert.pem")
