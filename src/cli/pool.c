@@ -204,6 +204,9 @@ static int host_add(struct pctx *x)
 		       json_string_value(json_object_get(f, "os")), json_string_value(json_object_get(f, "arch")),
 		       json_string_value(json_object_get(f, "kernel")), json_string_value(json_object_get(a, "state")));
 		printf("Host key recorded: %s\n", json_string_value(json_object_get(a, "host_key")));
+		const char *fp = json_string_value(json_object_get(a, "host_key_fingerprint"));
+		if (fp)
+			printf("Host key fingerprint: %s (compare with 'ssh-keygen -lf' of the host's key)\n", fp);
 		const char *r = json_string_value(json_object_get(a, "reason"));
 		if (r && *r)
 			printf("Note: %s\n", r);

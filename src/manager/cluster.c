@@ -21,6 +21,7 @@
 #include "manager/auth.h"
 #include "manager/db.h"
 #include "manager/manager.h"
+#include "manager/pool.h"
 #include "manager/values.h"
 #include "manager/run.h"
 #include "manager/state.h"
@@ -866,6 +867,7 @@ void hosts_refresh(struct mgr *m)
 	json_t *cls = db_query_json(m->db, "SELECT name, subnet_index FROM clusters", NULL);
 	size_t i, j;
 	json_t *c, *n;
+	bool changed = false;
 	pthread_mutex_lock(&m->hostsmu);
 	json_array_foreach(cls, i, c) {
 		char path[PATH_MAX], gw[32];
@@ -881,6 +883,16 @@ void hosts_refresh(struct mgr *m)
 		mgr_path(m, path, sizeof(path), "clusters/%s", cname);
 		util_mkdirs(path, 0755);
 		mgr_path(m, path, sizeof(path), "clusters/%s/hosts", cname);
+		char *was = NULL;
+		size_t wl = 0;
+		bool same = b.data && util_read_file(path, 16 << 20, &was, &wl) >= 0 && wl == b.len &&
+			    !memcmp(was, b.data, wl);
+		free(was);
+		if (same) {
+			buf_release(&b);
+			continue;
+		}
+		changed = true;
 		/* Rewritten in place, not renamed: nodes bind-mount this very inode. */
 		FILE *f = fopen(path, "r+e");
 		if (!f)
@@ -900,4 +912,7 @@ void hosts_refresh(struct mgr *m)
 	pthread_mutex_unlock(&m->hostsmu);
 	json_decref(nodes);
 	json_decref(cls);
+	/* Nodes on pool hosts have copies of it: push them now (pool.c). */
+	if (changed)
+		pool_hosts_changed(m);
 }

@@ -21,6 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/db.h"
@@ -31,13 +34,6 @@
 #define DEFAULT_INSTALL_DIR "/opt/stratus"
 #define MAX_KEY_LEN (64 << 10)
 
-struct pool_ctl {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	bool running;
-};
 
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS pools ("
@@ -326,6 +322,87 @@ int pool_release(struct mgr *m, int64_t node_id, int rc, char **err)
 
 /* ---------------------------------------------------------------- checking hosts */
 
+/*
+ * The checker: one dispatcher thread decides which hosts need ssh now (a
+ * periodic probe is due, or the cluster's hosts file changed since the last
+ * push to a busy host) and PROBE_THREADS probers run those ssh sessions, so
+ * that a silent host (up to the connect timeout and more) delays neither the
+ * others' probes nor their failure detection.  A host has at most one ssh
+ * session of the checker at a time (its mark's inflight).
+ *
+ * Pushes: hosts_refresh() bumps hosts_gen when a hosts file changed
+ * (pool_hosts_changed); each host remembers the generation it last got, for
+ * the node it runs.  A push reaches a host once its agent is started (before
+ * that, acquire writes /etc/hosts itself from what it staged, which may be
+ * older: the push after it brings it up to date), so a node made while
+ * another is made learns the other's address within a second or so, long
+ * before the other's cluster-init ends and its daemons register.
+ */
+#define PROBE_THREADS 8
+#define PUSH_RETRY_MS 1000
+
+struct host_mark {
+	int64_t host_id;
+	int64_t node_id;      /* the node pushed_gen is for (another node: start again) */
+	uint64_t pushed_gen;  /* hosts_gen the host's /etc/hosts is known to hold */
+	int64_t retry_ms;     /* no push attempt before (the agent was not started yet) */
+	bool inflight;        /* a prober has it */
+	bool seen;            /* still in the table (dispatcher bookkeeping) */
+};
+
+struct probe_job {
+	struct probe_job *next;
+	json_t *row;          /* HOST_SQL row plus node_state */
+	bool push_only;       /* not a periodic probe: bring /etc/hosts up to date only */
+	uint64_t gen;         /* hosts_gen when queued (the file read after it is at least as new) */
+};
+
+struct pool_ctl {
+	pthread_t th, probers[PROBE_THREADS];
+	int nprobers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;    /* the dispatcher: hosts changed, a push fell behind, stop */
+	pthread_cond_t jcv;   /* the probers: a job, stop */
+	bool stop;
+	bool running;
+	bool kick;            /* wake the dispatcher now (set under mu) */
+	uint64_t hosts_gen;
+	struct host_mark *marks;
+	size_t nmarks, capmarks;
+	struct probe_job *qhead, *qtail;
+};
+
+void pool_hosts_changed(struct mgr *m)
+{
+	struct pool_ctl *c = m->pools;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->hosts_gen++;
+	c->kick = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The mark of a host (made if new); NULL only when out of memory.  Under mu. */
+static struct host_mark *mark_get(struct pool_ctl *c, int64_t host_id)
+{
+	for (size_t i = 0; i < c->nmarks; i++)
+		if (c->marks[i].host_id == host_id)
+			return &c->marks[i];
+	if (c->nmarks == c->capmarks) {
+		size_t cap = c->capmarks ? 2 * c->capmarks : 16;
+		struct host_mark *n = realloc(c->marks, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		c->marks = n;
+		c->capmarks = cap;
+	}
+	struct host_mark *k = &c->marks[c->nmarks++];
+	*k = (struct host_mark){ .host_id = host_id };
+	return k;
+}
+
 static void fail_node_for_host(struct mgr *m, int64_t node_id, const char *why)
 {
 	struct op_err e = { 0 };
@@ -334,22 +411,34 @@ static void fail_node_for_host(struct mgr *m, int64_t node_id, const char *why)
 	free(e.msg);
 }
 
-static void probe_one(struct mgr *m, json_t *row)
+static bool node_state_live(const char *s)
+{
+	return s && (!strcmp(s, "Acquiring") || !strcmp(s, "Preparing") || !strcmp(s, "Ready"));
+}
+
+/*
+ * One ssh session to a host: bring its /etc/hosts block up to date (busy
+ * hosts) and, unless push_only, check it: answers, agent running, or, after
+ * fail_after_ms of silence, its node Failed and the host quarantined.
+ * Returns true when the host's /etc/hosts now holds the block just read.
+ */
+static bool probe_one(struct mgr *m, json_t *row, bool push_only)
 {
 	struct pool_target pt;
-	char *err = NULL, *block = NULL, *state = NULL, *cluster = NULL;
-	bool up = false;
+	char *err = NULL, *block = NULL, *cluster = NULL;
+	bool up = false, pushed = false;
 	int64_t now = util_wall_ms();
 	target_fill(m, row, &pt);
 	int64_t node_id = json_integer_value(json_object_get(row, "node_id"));
 	bool busy = !strcmp(jstr_or(row, "state", ""), "busy") && node_id > 0;
 	if (busy) {
-		db_get_text(m->db, &state, "SELECT state FROM nodes WHERE id = ?", "i", node_id);
-		/* A node being made or taken down is the worker's; its hosts file is the cluster's. */
-		if (!state || (strcmp(state, "Preparing") && strcmp(state, "Ready"))) {
-			free(state);
-			return;
-		}
+		const char *state = jstr_or(row, "node_state", "");
+		/* A node being taken down is the worker's; one being made only gets its
+		 * hosts block (the worker decides whether its making failed). */
+		if (!node_state_live(state))
+			return false;
+		if (!strcmp(state, "Acquiring"))
+			push_only = true;
 		db_get_text(m->db, &cluster, "SELECT c.name FROM nodes n JOIN clusters c ON c.id = n.cluster_id "
 			    "WHERE n.id = ?", "i", node_id);
 		char hosts[PATH_MAX];
@@ -358,8 +447,17 @@ static void probe_one(struct mgr *m, json_t *row)
 		if (ssh_hosts_block(hosts, pt.mgr_addr, &block, &e2))
 			log_warn("host '%s': %s", pt.host, e2 ? e2 : "no hosts block");
 		free(e2);
+	} else if (push_only) {
+		return false;
 	}
-	int rc = ssh_host_probe(&pt.t, block, &up, &err);
+	int rc = ssh_host_probe(&pt.t, block, &up, &pushed, &err);
+	if (push_only) {
+		/* Failures are the periodic probe's to judge. */
+		if (rc == 0)
+			db_exec(m->db, "UPDATE pool_hosts SET last_ok = ?, reachable = 1, last_error = NULL WHERE id = ?",
+				"ii", now, pt.host_id);
+		goto out;
+	}
 	db_exec(m->db, "UPDATE pool_hosts SET last_probe = ? WHERE id = ?", "ii", now, pt.host_id);
 	if (rc == 0) {
 		db_exec(m->db, "UPDATE pool_hosts SET last_ok = ?, reachable = 1, last_error = NULL WHERE id = ?",
@@ -377,6 +475,9 @@ static void probe_one(struct mgr *m, json_t *row)
 	int64_t last_ok = json_integer_value(json_object_get(row, "last_ok"));
 	int64_t fail_after = json_integer_value(json_object_get(row, "fail_after_ms"));
 	bool key = rc == -EKEYREJECTED;
+	/* last_ok as it is now: a push may have reached the host since the row was read. */
+	db_get_int(m->db, &last_ok, "SELECT last_ok FROM pool_hosts WHERE id = ?", "i", pt.host_id);
+	now = util_wall_ms();
 	if (busy && (key || now - last_ok >= fail_after)) {
 		char why[2048], *node = NULL;
 		snprintf(why, sizeof(why), "host '%s' (%s) has not answered over ssh for %lld s: %s", pt.host,
@@ -400,8 +501,120 @@ static void probe_one(struct mgr *m, json_t *row)
 out:
 	free(err);
 	free(block);
-	free(state);
 	free(cluster);
+	return rc == 0 && pushed;
+}
+
+static void *prober_main(void *arg)
+{
+	struct mgr *m = arg;
+	struct pool_ctl *c = m->pools;
+	log_set_context("pools");
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->stop && !c->qhead)
+			pthread_cond_wait(&c->jcv, &c->mu);
+		if (c->stop)
+			break;
+		struct probe_job *j = c->qhead;
+		c->qhead = j->next;
+		if (!c->qhead)
+			c->qtail = NULL;
+		pthread_mutex_unlock(&c->mu);
+
+		int64_t host_id = json_integer_value(json_object_get(j->row, "id"));
+		int64_t node_id = json_integer_value(json_object_get(j->row, "node_id"));
+		bool want_push = !strcmp(jstr_or(j->row, "state", ""), "busy") && node_id > 0;
+		bool pushed = probe_one(m, j->row, j->push_only);
+
+		pthread_mutex_lock(&c->mu);
+		struct host_mark *k = mark_get(c, host_id);
+		if (k) {
+			k->inflight = false;
+			if (pushed && k->node_id == node_id && j->gen > k->pushed_gen)
+				k->pushed_gen = j->gen;
+			else if (want_push && !pushed)
+				k->retry_ms = util_mono_ms() + PUSH_RETRY_MS;
+			/* The hosts files changed while this host was busy with us: push
+			 * again now rather than at the dispatcher's next round. */
+			if (pushed && k->node_id == node_id && k->pushed_gen < c->hosts_gen) {
+				c->kick = true;
+				pthread_cond_broadcast(&c->cv);
+			}
+		}
+		json_decref(j->row);
+		free(j);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Hosts to check, with the state of the node each runs. */
+#define CHECK_SQL "SELECT h.id, h.name, h.address, h.ip, h.port, h.user, h.state, h.node_id, h.last_ok, " \
+	"h.last_probe, h.reachable, p.name AS pool, p.install_dir, p.manager_address, p.probe_interval_ms, " \
+	"p.fail_after_ms, p.connect_timeout_s, COALESCE(n.state, '') AS node_state FROM pool_hosts h " \
+	"JOIN pools p ON p.id = h.pool_id LEFT JOIN nodes n ON n.id = h.node_id " \
+	"WHERE h.state IN ('free', 'busy') ORDER BY h.last_probe"
+
+/* Queue what is due now.  Under mu, which it drops around the query. */
+static void dispatch(struct mgr *m, struct pool_ctl *c)
+{
+	pthread_mutex_unlock(&c->mu);
+	json_t *rows = db_query_json(m->db, CHECK_SQL, NULL);
+	int64_t wall = util_wall_ms();
+	pthread_mutex_lock(&c->mu);
+	int64_t mono = util_mono_ms();
+	uint64_t gen = c->hosts_gen;
+	size_t i;
+	json_t *row;
+	for (size_t k = 0; k < c->nmarks; k++)
+		c->marks[k].seen = false;
+	json_array_foreach(rows, i, row) {
+		int64_t id = json_integer_value(json_object_get(row, "id"));
+		int64_t node_id = json_integer_value(json_object_get(row, "node_id"));
+		struct host_mark *k = mark_get(c, id);
+		if (!k)
+			break;
+		k->seen = true;
+		if (k->inflight)
+			continue;
+		if (k->node_id != node_id) {
+			k->node_id = node_id;
+			k->pushed_gen = 0;
+			k->retry_ms = 0;
+		}
+		int64_t last = json_integer_value(json_object_get(row, "last_probe"));
+		int64_t every = json_integer_value(json_object_get(row, "probe_interval_ms"));
+		bool busy = !strcmp(jstr_or(row, "state", ""), "busy") && node_id > 0;
+		/* A busy host whose node is being taken down (or Failed, Off) is the
+		 * worker's: no probe, no push. */
+		if (busy && !node_state_live(jstr_or(row, "node_state", "")))
+			continue;
+		bool due = last + every <= wall;
+		bool push = busy && k->pushed_gen < gen && mono >= k->retry_ms;
+		if (!due && !push)
+			continue;
+		struct probe_job *j = calloc(1, sizeof(*j));
+		if (!j)
+			break;
+		j->row = json_incref(row);
+		j->push_only = !due;
+		j->gen = gen;
+		if (c->qtail)
+			c->qtail->next = j;
+		else
+			c->qhead = j;
+		c->qtail = j;
+		k->inflight = true;
+		pthread_cond_signal(&c->jcv);
+	}
+	/* Forget hosts removed from the table (their ids are not reused by a running prober). */
+	size_t w = 0;
+	for (size_t k = 0; k < c->nmarks; k++)
+		if (c->marks[k].seen || c->marks[k].inflight)
+			c->marks[w++] = c->marks[k];
+	c->nmarks = w;
+	json_decref(rows);
 }
 
 static void *probe_main(void *arg)
@@ -411,32 +624,20 @@ static void *probe_main(void *arg)
 	log_set_context("pools");
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 500000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		if (!c->kick) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 500000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 		}
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		c->kick = false;
 		if (c->stop)
 			break;
-		pthread_mutex_unlock(&c->mu);
-		json_t *due = db_query_json(m->db, HOST_SQL "WHERE h.state IN ('free', 'busy') AND "
-					    "h.last_probe + p.probe_interval_ms <= ? ORDER BY h.last_probe LIMIT 64",
-					    "i", util_wall_ms());
-		size_t i;
-		json_t *row;
-		json_array_foreach(due, i, row) {
-			probe_one(m, row);
-			pthread_mutex_lock(&c->mu);
-			bool stop = c->stop;
-			pthread_mutex_unlock(&c->mu);
-			if (stop)
-				break;
-		}
-		json_decref(due);
-		pthread_mutex_lock(&c->mu);
+		dispatch(m, c);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -457,14 +658,20 @@ int pool_start(struct mgr *m)
 		return -ENOMEM;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->jcv, NULL);
+	c->hosts_gen = 1; /* every busy host gets one push after a restart */
 	m->pools = c;
-	if ((rc = -pthread_create(&c->th, NULL, probe_main, m))) {
-		m->pools = NULL;
-		free(c);
-		return rc;
+	for (int i = 0; i < PROBE_THREADS; i++) {
+		if ((rc = -pthread_create(&c->probers[i], NULL, prober_main, m)))
+			break;
+		c->nprobers++;
 	}
-	c->running = true;
-	return 0;
+	if (!rc && !(rc = -pthread_create(&c->th, NULL, probe_main, m))) {
+		c->running = true;
+		return 0;
+	}
+	pool_stop(m);
+	return rc;
 }
 
 void pool_stop(struct mgr *m)
@@ -475,11 +682,22 @@ void pool_stop(struct mgr *m)
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
 	pthread_cond_broadcast(&c->cv);
+	pthread_cond_broadcast(&c->jcv);
 	pthread_mutex_unlock(&c->mu);
 	if (c->running)
 		pthread_join(c->th, NULL);
+	for (int i = 0; i < c->nprobers; i++)
+		pthread_join(c->probers[i], NULL);
+	while (c->qhead) {
+		struct probe_job *j = c->qhead;
+		c->qhead = j->next;
+		json_decref(j->row);
+		free(j);
+	}
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->jcv);
+	free(c->marks);
 	free(c);
 	m->pools = NULL;
 }
@@ -511,6 +729,81 @@ static json_t *pool_rows(struct mgr *m, const char *name)
 	"h.state, COALESCE(h.reason, '') AS reason, COALESCE(n.name, '') AS node, h.reachable, h.last_ok, " \
 	"h.last_probe, COALESCE(h.last_error, '') AS last_error, h.created FROM pool_hosts h " \
 	"JOIN pools p ON p.id = h.pool_id LEFT JOIN nodes n ON n.id = h.node_id "
+
+/*
+ * The host key's fingerprint as ssh-keygen -l and ssh print it
+ * ("SHA256:" + unpadded base64 of the SHA-256 of the key blob), for the
+ * operator to compare with the host's own (ssh-keygen -lf /etc/ssh/...pub).
+ */
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+static bool key_fingerprint(const char *host_key, char *out, size_t len)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *b = host_key ? strchr(host_key, ' ') : NULL;
+	unsigned char blob[4096], sum[32];
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	if (!b)
+		return false;
+	for (b++; *b && *b != '=' && *b != ' '; b++) {
+		int v = b64_value((unsigned char)*b);
+		if (v < 0 || n >= sizeof(blob))
+			return false;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			blob[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (!n || gnutls_hash_fast(GNUTLS_DIG_SHA256, blob, n, sum) < 0 || len < 7 + 44)
+		return false;
+	size_t o = (size_t)snprintf(out, len, "SHA256:");
+	acc = 0;
+	bits = 0;
+	for (size_t i = 0; i < sizeof(sum); i++) {
+		acc = (acc << 8) | sum[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = digits[(acc >> bits) & 63];
+		}
+	}
+	if (bits)
+		out[o++] = digits[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+	return true;
+}
+
+/* A host record as the API shows it: the fingerprint beside the key. */
+static json_t *host_view(json_t *h)
+{
+	char fp[64];
+	if (json_is_object(h))
+		json_object_set_new(h, "host_key_fingerprint",
+				    key_fingerprint(jstr_or(h, "host_key", ""), fp, sizeof(fp)) ? json_string(fp) : json_null());
+	return h;
+}
+
+static json_t *host_views(json_t *arr)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(arr, i, h)
+		host_view(h);
+	return arr;
+}
 
 /* An integer member (absent: def); false when present and not an integer in [lo, hi]. */
 static bool int_member(json_t *body, const char *key, int64_t def, int64_t lo, int64_t hi, int64_t *out)
@@ -677,14 +970,16 @@ static int r_host_add(struct mgr *m, const char *pool, json_t *body, json_t **ou
 		FAIL(500, "cannot store the key of host '%s' in '%s': %s", name, dir, strerror(-rc));
 	}
 	json_t *prow = db_query_one(m->db, "SELECT install_dir, connect_timeout_s FROM pools WHERE id = ?", "i", pid);
+	char install[256];
+	snprintf(install, sizeof(install), "%s", jstr_or(prow, "install_dir", DEFAULT_INSTALL_DIR));
 	struct ssh_target t = {
 		.host = name, .address = addr, .port = (int)port, .user = user, .key_file = keyp,
-		.known_hosts = knownp, .install_dir = jstr_or(prow, "install_dir", DEFAULT_INSTALL_DIR),
+		.known_hosts = knownp, .install_dir = install,
 		.connect_timeout_s = (int)json_integer_value(json_object_get(prow, "connect_timeout_s")),
 	};
+	json_decref(prow);
 	struct ssh_facts f;
 	rc = ssh_host_check(&t, true, &f, &err);
-	json_decref(prow);
 	if (!rc && !f.root) {
 		rc = -EPERM;
 		if (asprintf(&err, "user '%s' on host '%s' is not root and has no password-less sudo; Stratus "
@@ -708,7 +1003,7 @@ static int r_host_add(struct mgr *m, const char *pool, json_t *body, json_t **ou
 	rc = db_exec(m->db, "INSERT INTO pool_hosts (pool_id, name, address, ip, port, user, cores, memory_mb, disks, "
 		     "machine_type, found_cores, found_memory_mb, os, kernel, arch, host_key, state, reason, "
 		     "last_ok, last_probe, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     "isssisiissiisssssiiii", pid, name, addr, ip, port, user, cores ? cores : f.cores,
+		     "isssisiissiissssssiii", pid, name, addr, ip, port, user, cores ? cores : f.cores,
 		     mem ? mem : f.memory_mb, disks ? disks : "", mtype ? mtype : "", f.cores, f.memory_mb, f.os,
 		     f.kernel, f.arch, hk ? hk : "", state, reason[0] ? reason : NULL, now, now, now);
 	free(hk);
@@ -719,7 +1014,7 @@ static int r_host_add(struct mgr *m, const char *pool, json_t *body, json_t **ou
 	mgr_event(m, NULL, NULL, "pool", "host '%s' (%s) added to pool '%s': %lld cores, %lld MiB, %s, %s%s%s",
 		  name, ip, pool, (long long)f.cores, (long long)f.memory_mb, f.os, f.arch,
 		  reason[0] ? "; " : "", reason);
-	json_t *h = db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", name);
+	json_t *h = host_view(db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", name));
 	json_t *warn = json_array();
 	if (cores > f.cores)
 		json_array_append_new(warn, json_sprintf("host '%s' was declared with %lld cores but has %lld", name,
@@ -794,7 +1089,7 @@ static int r_host_clear(struct mgr *m, const char *name, json_t *body, json_t **
 		"last_ok = ?, last_probe = ? WHERE id = ? AND state = 'unclean'", "iii", now, now, pt.host_id);
 	mgr_event(m, NULL, NULL, "pool", "host '%s' cleared%s: back in its pool", name,
 		  json_is_true(f) ? " by the operator (--force, not cleaned over ssh)" : " and cleaned over ssh");
-	*out = db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", name);
+	*out = host_view(db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", name));
 	return 200;
 }
 
@@ -816,8 +1111,8 @@ int pool_api(struct mgr *m, const char *method, char **seg, int nseg, json_t *bo
 			json_t *p = pool_rows(m, seg[1]);
 			if (!p)
 				FAIL(404, "no pool named '%s'; see 'stratus pool list'", seg[1]);
-			json_object_set_new(p, "host_list", db_query_json(m->db, HOST_VIEW "WHERE p.name = ? ORDER BY h.name",
-									  "s", seg[1]));
+			json_object_set_new(p, "host_list", host_views(db_query_json(m->db, HOST_VIEW "WHERE p.name = ? ORDER BY h.name",
+									  "s", seg[1])));
 			*out = p;
 			return 200;
 		}
@@ -827,8 +1122,8 @@ int pool_api(struct mgr *m, const char *method, char **seg, int nseg, json_t *bo
 			int64_t pid;
 			if (db_get_int(m->db, &pid, "SELECT id FROM pools WHERE name = ?", "s", seg[1]))
 				FAIL(404, "no pool named '%s'; see 'stratus pool list'", seg[1]);
-			*out = json_pack("{s:o}", "hosts", db_query_json(m->db, HOST_VIEW "WHERE p.name = ? ORDER BY h.name",
-									  "s", seg[1]));
+			*out = json_pack("{s:o}", "hosts", host_views(db_query_json(m->db, HOST_VIEW "WHERE p.name = ? ORDER BY h.name",
+									  "s", seg[1])));
 			return 200;
 		}
 		if (nseg == 3 && !strcmp(seg[2], "hosts") && post)
@@ -836,11 +1131,11 @@ int pool_api(struct mgr *m, const char *method, char **seg, int nseg, json_t *bo
 	}
 	if (!strcmp(seg[0], "hosts")) {
 		if (nseg == 1 && get) {
-			*out = json_pack("{s:o}", "hosts", db_query_json(m->db, HOST_VIEW "ORDER BY p.name, h.name", NULL));
+			*out = json_pack("{s:o}", "hosts", host_views(db_query_json(m->db, HOST_VIEW "ORDER BY p.name, h.name", NULL)));
 			return 200;
 		}
 		if (nseg == 2 && get) {
-			json_t *h = db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", seg[1]);
+			json_t *h = host_view(db_query_one(m->db, HOST_VIEW "WHERE h.name = ?", "s", seg[1]));
 			if (!h)
 				FAIL(404, "no host named '%s'; see 'stratus host list'", seg[1]);
 			*out = h;

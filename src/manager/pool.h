@@ -9,8 +9,9 @@
  * nodes stay with the local provider.
  *
  * The worker calls pool_node_spec / pool_take / pool_release around the
- * provider's create and destroy; a thread of this module checks busy and
- * free hosts over ssh (liveness, the agent, /etc/hosts of the cluster).
+ * provider's create and destroy; threads of this module check busy and free
+ * hosts over ssh, several at a time (liveness, the agent), and push the
+ * cluster's /etc/hosts block to busy hosts as soon as it changes.
  * Private keys live in STATE/pools/hosts/HOST/id_key (0600) and never leave
  * the manager except as an argument to ssh -i.
  */
@@ -34,9 +35,16 @@ struct pool_target {
 	char key[PATH_MAX + 32], known[PATH_MAX + 32], install[256], specs[4096];
 };
 
-/* Tables and the checking thread.  0 or -errno. */
+/* Tables and the checking threads.  0 or -errno. */
 int pool_start(struct mgr *m);
 void pool_stop(struct mgr *m);
+
+/*
+ * The clusters' hosts files changed (hosts_refresh): push the new /etc/hosts
+ * block to every busy host now, not at its next periodic probe.  Returns at
+ * once; the checker's threads do the ssh.  Safe from any thread.
+ */
+void pool_hosts_changed(struct mgr *m);
 
 /*
  * The REST routes /pools... and /hosts... (docs/ssh-provider.md).  Returns

@@ -325,6 +325,9 @@ static void do_destroy(struct mgr *m, int64_t id, bool remove, unsigned flags)
 	int rc = 0;
 	if (m->prov) {
 		int64_t t0 = util_mono_ms();
+		/* A pool host runs the stop scripts itself at release, with the same scope. */
+		if (st.s.ssh)
+			st.pool.t.stop_scope = flags & WORKER_STOP_CLUSTER ? "cluster" : "node";
 		rc = m->prov->destroy(&st.s, &st.h, &err);
 		rc = pool_release(m, id, rc, &err);
 		if (!rc && strcmp(st.state, "Off"))

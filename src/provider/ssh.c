@@ -375,8 +375,11 @@ static const char script_lib[] =
 	"  awk '$0==\"# BEGIN stratus-node\"{s=1;next} $0==\"# END stratus-node\"{s=0;next} !s' /etc/hosts >\"$hb_tmp\" ||\n"
 	"    { rm -f \"$hb_tmp\"; return 1; }\n"
 	"  if [ -n \"$1\" ]; then { echo '# BEGIN stratus-node'; cat \"$1\"; echo '# END stratus-node'; } >>\"$hb_tmp\"; fi\n"
-	/* In place, not renamed: /etc/hosts may be a bind mount. */
-	"  cmp -s \"$hb_tmp\" /etc/hosts || cat \"$hb_tmp\" >/etc/hosts || { rm -f \"$hb_tmp\"; return 1; }\n"
+	/* In place, not renamed: /etc/hosts may be a bind mount.  Overwritten in
+	 * one write, then cut to size, never truncated first: a lookup at that
+	 * moment must not find the file empty (and ask a DNS server instead). */
+	"  cmp -s \"$hb_tmp\" /etc/hosts || { dd if=\"$hb_tmp\" of=/etc/hosts conv=notrunc bs=4M status=none &&\n"
+	"    truncate -s \"$(wc -c <\"$hb_tmp\")\" /etc/hosts; } || { rm -f \"$hb_tmp\"; return 1; }\n"
 	"  rm -f \"$hb_tmp\"\n"
 	"  if [ -n \"$1\" ] && [ -f \"$D/ssh/id_ed25519\" ]; then root_ssh \"$1\"; else root_ssh ''; fi\n"
 	"}\n"
@@ -386,18 +389,28 @@ static const char script_lib[] =
 	 * reaches the others (mpirun) and 'stratus ssh' reaches the node.  Blocks
 	 * between our markers are ours; files and folders we made are listed in
 	 * $D/ssh/made and go at release when nothing else is in them. */
-	"strip_block() {\n"
-	"  [ -f \"$1\" ] || return 0\n"
-	"  sb_tmp=$(mktemp) || return 1\n"
-	"  awk 'index($0,\"# BEGIN stratus-node\")==1{s=1;next} index($0,\"# END stratus-node\")==1{s=0;next} !s' \"$1\" >\"$sb_tmp\" ||\n"
-	"    { rm -f \"$sb_tmp\"; return 1; }\n"
-	"  cmp -s \"$sb_tmp\" \"$1\" || cat \"$sb_tmp\" >\"$1\" || { rm -f \"$sb_tmp\"; return 1; }\n"
-	"  rm -f \"$sb_tmp\"\n"
+	/* Root's ssh files are replaced whole (rename), and only when they change:
+	 * an ssh starting at that moment (mpiexec's) must find either the old or
+	 * the new block, never a file without ours. */
+	"strip_to() {\n"
+	"  if [ -f \"$1\" ]; then\n"
+	"    awk 'index($0,\"# BEGIN stratus-node\")==1{s=1;next} index($0,\"# END stratus-node\")==1{s=0;next} !s' \"$1\"\n"
+	"  fi\n"
+	"}\n"
+	"replace_file() {\n"
+	"  if [ -f \"$1\" ] && cmp -s \"$2\" \"$1\"; then rm -f \"$2\"; return 0; fi\n"
+	"  if [ -L \"$1\" ]; then cat \"$2\" >\"$1\"; st=$?; rm -f \"$2\"; return $st; fi\n"
+	"  if [ -f \"$1\" ]; then chmod --reference=\"$1\" \"$2\" && chown --reference=\"$1\" \"$2\" || { rm -f \"$2\"; return 1; }; fi\n"
+	"  mv -f \"$2\" \"$1\" || { rm -f \"$2\"; return 1; }\n"
 	"}\n"
 	"root_ssh() {\n"
 	"  rs=\"$(getent passwd root | cut -d: -f6)\"; rs=\"${rs:-/root}/.ssh\"\n"
-	"  strip_block \"$rs/authorized_keys\" && strip_block \"$rs/config\" || return 1\n"
 	"  if [ -z \"$1\" ]; then\n"
+	"    for f in \"$rs/authorized_keys\" \"$rs/config\"; do\n"
+	"      [ -f \"$f\" ] || continue\n"
+	"      t=$(mktemp \"$rs/.stratus.XXXXXX\") || return 1\n"
+	"      strip_to \"$f\" >\"$t\" && replace_file \"$f\" \"$t\" || { rm -f \"$t\"; return 1; }\n"
+	"    done\n"
 	"    [ -f \"$D/ssh/made\" ] || return 0\n"
 	"    for f in $(tac \"$D/ssh/made\"); do\n"
 	"      if [ -d \"$f\" ]; then rmdir \"$f\" 2>/dev/null; elif [ ! -s \"$f\" ]; then rm -f \"$f\"; fi\n"
@@ -410,14 +423,16 @@ static const char script_lib[] =
 	"      [ -e \"$f\" ] && continue\n"
 	"      if [ \"$f\" = \"$rs\" ]; then mkdir -p \"$f\"; else : >\"$f\"; fi && echo \"$f\" >>\"$D/ssh/made\" || exit 1\n"
 	"    done\n"
-	"    { echo '# BEGIN stratus-node'; cat \"$D/ssh/authorized_keys\"; echo '# END stratus-node'; } >>\"$rs/authorized_keys\" || exit 1\n"
+	"    t=$(mktemp \"$rs/.stratus.XXXXXX\") || exit 1\n"
+	"    { strip_to \"$rs/authorized_keys\" && echo '# BEGIN stratus-node' && cat \"$D/ssh/authorized_keys\" &&\n"
+	"      echo '# END stratus-node'; } >\"$t\" && replace_file \"$rs/authorized_keys\" \"$t\" || { rm -f \"$t\"; exit 1; }\n"
 	"    names=$(awk '{for(i=2;i<=NF;i++) if($i!=\"stratus-manager\") printf \" %s %s\", $i, $1}' \"$1\")\n"
-	"    [ -n \"$names\" ] || exit 0\n"
-	"    rc_tmp=$(mktemp) || exit 1\n"
-	"    { echo '# BEGIN stratus-node'; echo \"Host$names\"; echo \"  IdentityFile $D/ssh/id_ed25519\"\n"
-	"      echo '  StrictHostKeyChecking no'; echo '  UserKnownHostsFile /dev/null'; echo '  LogLevel ERROR'\n"
-	"      echo '# END stratus-node'; cat \"$rs/config\"; } >\"$rc_tmp\" && cat \"$rc_tmp\" >\"$rs/config\"\n"
-	"    st=$?; rm -f \"$rc_tmp\"; exit $st )\n"
+	"    t=$(mktemp \"$rs/.stratus.XXXXXX\") || exit 1\n"
+	"    { if [ -n \"$names\" ]; then echo '# BEGIN stratus-node'; echo \"Host$names\"; echo \"  IdentityFile $D/ssh/id_ed25519\"\n"
+	"        echo '  StrictHostKeyChecking no'; echo '  UserKnownHostsFile /dev/null'; echo '  LogLevel ERROR'\n"
+	"        echo '# END stratus-node'; fi; strip_to \"$rs/config\"; } >\"$t\" && replace_file \"$rs/config\" \"$t\" ||\n"
+	"      { rm -f \"$t\"; exit 1; }\n"
+	"    exit 0 )\n"
 	"}\n"
 	"new_mounts() {\n"
 	"  awk '{print $5}' /proc/self/mountinfo | grep -vxF -f \"$D/mounts.before\" | grep -v '\\\\' | tac\n"
@@ -442,7 +457,7 @@ static const char script_lib[] =
 	"      echo \"== stop script $sp/$s\"\n"
 	"      if [ -x \"$sd/stop/$s\" ]; then run=\"$sd/stop/$s\"; else run=\"bash $sd/stop/$s\"; fi\n"
 	"      (cd \"$sd\" && env STRATUS_NODE_NAME=\"$NODE\" STRATUS_SPEC_DIR=\"$sd\" STRATUS_NODE_CONFIG=\"$D/state/node.json\" \\\n"
-	"        STRATUS_AGENT_CONFIG=\"$D/agent.conf\" \\\n"
+	"        STRATUS_STOP_SCOPE=\"$SCOPE\" STRATUS_AGENT_CONFIG=\"$D/agent.conf\" STRATUS_LOCAL_DISK=\"$D/disk\" \\\n"
 	"        PATH=\"$D/bin:$PATH\" timeout 120 $run) </dev/null 2>&1 || problems=\"$problems stop script $sp/$s exited $?;\"\n"
 	"    done\n"
 	"  done\n"
@@ -476,7 +491,8 @@ static void script_head(struct buf *b, const struct ssh_target *t, const char *n
 	sh_quote(b, t->specs ? t->specs : "");
 	buf_puts(b, "\nNODE=");
 	sh_quote(b, node ? node : "");
-	buf_puts(b, "\n");
+	/* What the agent's own 'stop --scope' gives stop scripts (docs/nodes.md). */
+	buf_puts(b, t->stop_scope && !strcmp(t->stop_scope, "cluster") ? "\nSCOPE=cluster\n" : "\nSCOPE=node\n");
 	buf_puts(b, script_lib);
 }
 
@@ -569,12 +585,15 @@ out:
 	return rc;
 }
 
-int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, char **err)
+int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, bool *hosts_pushed,
+		   char **err)
 {
 	struct buf s = BUF_INIT(1 << 20);
 	struct ssh_result r;
 	int rc = check_target(t, err), in = -1;
 	*agent_up = false;
+	if (hosts_pushed)
+		*hosts_pushed = false;
 	if (rc)
 		return rc;
 	script_head(&s, t, NULL);
@@ -582,8 +601,11 @@ int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *ag
 		 "if [ -f \"$D/agent.pid\" ] && kill -0 \"$(cat \"$D/agent.pid\")\" 2>/dev/null; then echo agent=up; "
 		 "else echo agent=down; fi\n");
 	if (hosts_block) {
-		buf_puts(&s, "if [ -f \"$D/.stratus-install\" ]; then cat >\"$D/hosts.block\" && "
-			 "hosts_block \"$D/hosts.block\" || fail 'cannot update /etc/hosts'; fi\n");
+		/* agent.pid is written after acquire's own hosts_block: from then on the
+		 * block is ours to keep current. */
+		buf_puts(&s, "if [ -f \"$D/.stratus-install\" ] && [ -f \"$D/agent.pid\" ]; then "
+			 "cat >\"$D/hosts.block\" && hosts_block \"$D/hosts.block\" || fail 'cannot update /etc/hosts'; "
+			 "echo hosts=pushed; fi\n");
 		in = memfd_create("stratus-hosts", MFD_CLOEXEC);
 		if (in < 0 || write(in, hosts_block, strlen(hosts_block)) != (ssize_t)strlen(hosts_block)) {
 			rc = -errno ? -errno : -EIO;
@@ -605,6 +627,8 @@ int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *ag
 		goto out;
 	}
 	*agent_up = r.out && strstr(r.out, "agent=up");
+	if (hosts_pushed)
+		*hosts_pushed = r.out && strstr(r.out, "hosts=pushed");
 out:
 	ssh_result_release(&r);
 out_noresult:
@@ -995,7 +1019,7 @@ static bool ssh_alive(const struct node_spec *spec, const struct node_handle *h)
 	char *err = NULL;
 	if (!spec || !spec->ssh)
 		return false;
-	int rc = ssh_host_probe(spec->ssh, NULL, &up, &err);
+	int rc = ssh_host_probe(spec->ssh, NULL, &up, NULL, &err);
 	free(err);
 	return rc == 0 && up;
 }

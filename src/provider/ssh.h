@@ -39,6 +39,8 @@ struct ssh_target {
 	const char *specs;        /* the node's specs "PROJECT/SPEC ..." in template order
 				     (their stop scripts run in reverse); may be NULL */
 	int connect_timeout_s;    /* ssh ConnectTimeout (0: 10) */
+	const char *stop_scope;   /* STRATUS_STOP_SCOPE for the stop scripts at release:
+				     "node" (NULL) or "cluster" (the whole cluster goes) */
 };
 
 /* What a host said about itself at `host add`. */
@@ -62,9 +64,12 @@ int ssh_host_check(const struct ssh_target *t, bool first_contact, struct ssh_fa
 /*
  * The periodic check of a host: does it answer, is our agent running
  * (*agent_up), and bring its /etc/hosts block up to date with hosts_block
- * (NULL: leave it).
+ * (NULL: leave it).  The block is written only once the node's agent was
+ * started (acquire writes /etc/hosts itself before that); *hosts_pushed (may
+ * be NULL) says whether it was.
  */
-int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, char **err);
+int ssh_host_probe(const struct ssh_target *t, const char *hosts_block, bool *agent_up, bool *hosts_pushed,
+		   char **err);
 
 /*
  * Give the host back: run the node's stop scripts (reverse order), stop

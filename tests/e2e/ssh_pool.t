@@ -13,7 +13,7 @@ t_need_root
 t_need_cmd ip sshd ssh ssh-keygen nsenter unshare curl perl tar
 [ -x "$BIN/stratusd" ] || skip_all "stratusd is not built"
 
-plan 42
+plan 45
 
 ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen failed"
 ssh-keygen -q -t ed25519 -N '' -C "other-$$" -f "$T/otherkey" || bail "ssh-keygen failed"
@@ -31,7 +31,7 @@ for try in 0 1 2 3 4 5 6 7; do
 	net="10.$x.$(( (y + try) % 256 ))"
 	[ "$net" != "$SSH_NET" ] && ! ip -4 route show | grep -q "^$net\." && break
 done
-t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --log-level debug
+t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --retry-max 0 --log-level debug
 t_wait 20 "stratusd port file" test -s "$T/port" || bail "stratusd did not start"
 U="https://127.0.0.1:$(cat "$T/port")/api/v1"
 CURL=(curl -sS --max-time 60 --noproxy '*' --cacert "$S/tls/cert.pem")
@@ -62,6 +62,10 @@ like "$out" "^Added host 'h1' \($SSH_NET.11\) to pool '$P': $(nproc) cores, [0-9
 is "$(api GET /hosts/h1 | jpath state):$(api GET /hosts/h1 | jpath machine_type)" "free:test.small" "the host is free, with its machine type"
 is "$(api GET /hosts/h1 | jpath host_key)" "ssh-ed25519 $(awk '{print $2}' "$T/m1/hostkey.pub")" \
 	"its host key is recorded at first contact"
+is "$(api GET /hosts/h1 | jpath host_key_fingerprint)" "$(ssh-keygen -lf "$T/m1/hostkey.pub" | awk '{print $2}')" \
+	"the API gives its fingerprint as ssh-keygen -l prints it"
+like "$(stratus host show h1)" '"host_key_fingerprint": *"SHA256:' \
+	"stratus host show includes it"
 ok "the private key is stored mode 0600" test "$(stat -c %a "$S/pools/hosts/h1/id_key")" = 600
 ok "and never shown by the API or the CLI" sh -c "! stratus host list --format json | grep -q PRIVATE && ! stratus host show h1 | grep -q PRIVATE"
 ok "nor written to the manager's log" sh -c "! grep -q 'PRIVATE KEY' '$T/stratusd.log'"
@@ -89,7 +93,7 @@ mkdir -p /opt/stratus-test-mnt && mount -t tmpfs tmpfs /opt/stratus-test-mnt
 EOF
 cat >"$PR/specs/default/cluster-init/stop/10-stop.sh" <<'EOF'
 #!/bin/sh
-echo "stop script of $STRATUS_NODE_NAME" >>/tmp/stop-ran
+echo "stop script of $STRATUS_NODE_NAME scope ${STRATUS_STOP_SCOPE:-unset}" >>/tmp/stop-ran
 umount /opt/stratus-test-mnt && rmdir /opt/stratus-test-mnt
 EOF
 chmod +x "$PR"/specs/default/cluster-init/*/*.sh
@@ -137,7 +141,8 @@ is "$(api GET "/pools/$P" | jpath busy)" 2 "two hosts are busy"
 api POST "/clusters/$C/nodes/terminate" -d "{\"nodes\":[\"$exe\"]}" >/dev/null
 ok "a terminated node goes Off" t_wait 60 "$exe Off" state_is "$exe" Off
 ok "its host is clean: no process, mount or file of ours, hostname and /etc/hosts restored" m_clean "$ei"
-like "$(cat "$T/m$ei/tmp/stop-ran" 2>/dev/null)" "stop script of $exe" "the spec's stop script ran"
+like "$(cat "$T/m$ei/tmp/stop-ran" 2>/dev/null)" "stop script of $exe scope node" \
+	"the spec's stop script ran, with STRATUS_STOP_SCOPE=node (one node goes)"
 host_state() { api GET "/hosts/$1" | jpath state; }
 is "$(host_state "h$ei")" free "and the host is free again"
 
@@ -184,7 +189,7 @@ ok "and leaves nothing of ours on it" m_clean "$hi"
 # ---- the manager restarts: the node on its host is found again over ssh ----
 port=$(cat "$T/port")
 t_stop "$PID_stratusd" KILL
-t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24" --log-level debug
+t_start stratusd2 "$BIN/stratusd" --state-dir "$S" --port "$port" --port-file "$T/port2" --network "$net.0/24" --retry-max 0 --log-level debug
 t_wait 20 "stratusd back" test -s "$T/port2" || bail "stratusd did not come back"
 reconciled() {
 	api GET "/clusters/$C/events" | H=$head perl -MJSON::PP -e '
@@ -200,3 +205,5 @@ is "$(state_of "$head")" Ready "and it is still Ready"
 cleanup_cluster
 ok "the cluster's nodes are all Off" sh -c "! curl -sS --noproxy '*' --cacert '$S/tls/cert.pem' -H 'Authorization: Bearer $token' '$U/clusters/$C/nodes' | grep -qE '\"state\":\"(Acquiring|Preparing|Ready|Failed|Terminating)\"'"
 ok "the head's new host is clean" m_clean "$ki"
+like "$(cat "$T/m$ki/tmp/stop-ran" 2>/dev/null)" "stop script of $head scope cluster" \
+	"terminating the whole cluster runs the stop scripts with STRATUS_STOP_SCOPE=cluster"

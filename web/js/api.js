@@ -166,6 +166,31 @@ var API = (function () {
 				.then(function (d) { return list(d, 'runs'); });
 		},
 
+		/* Host pools (docs/ssh-provider.md).  Host records never hold the
+		 * private key: the API does not send it. */
+		pools: function () {
+			return call('GET', '/pools', undefined, 'listing the host pools')
+				.then(function (d) { return list(d, 'pools'); });
+		},
+		createPool: function (name) {
+			return call('POST', '/pools', {name: name}, "creating pool '" + name + "'");
+		},
+		hosts: function () {
+			return call('GET', '/hosts', undefined, 'listing the pool hosts')
+				.then(function (d) { return list(d, 'hosts'); });
+		},
+		/* h: {name, address, user, port, private_key, machine_type}. */
+		addHost: function (pool, h) {
+			return call('POST', '/pools/' + enc(pool) + '/hosts', h,
+				"registering host '" + h.name + "' in pool '" + pool + "'");
+		},
+		clearHost: function (name) {
+			return call('POST', '/hosts/' + enc(name) + '/clear', {}, "clearing host '" + name + "'");
+		},
+		removeHost: function (name) {
+			return call('DELETE', '/hosts/' + enc(name), undefined, "removing host '" + name + "'");
+		},
+
 		/* For the tests and the curious: the raw call. */
 		call: call
 	};

@@ -13,7 +13,8 @@ var App = (function () {
 		[/^#\/new(?:\/([^/]+))?$/, 'new', function () { return Views.newCluster; }],
 		[/^#\/cluster\/([^/]+)$/, 'clusters', function () { return Views.cluster; }],
 		[/^#\/cluster\/([^/]+)\/node\/([^/]+)$/, 'clusters', function () { return Views.node; }],
-		[/^#\/bench$/, 'bench', function () { return Views.bench; }]
+		[/^#\/bench$/, 'bench', function () { return Views.bench; }],
+		[/^#\/pools$/, 'pools', function () { return Views.pools; }]
 	];
 	var cleanup = null;
 	var user = null;

@@ -54,6 +54,13 @@ Views.paramValue = function (p, el) {
 
 Views.CLUSTER_NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
+/* The parameter a template's `Pool = $X` reads: the shipped templates call it
+ * HostPool (docs/ssh-provider.md); any string parameter whose name ends in
+ * "Pool" is offered the same way. */
+Views.isPoolParam = function (p) {
+	return /Pool$/.test(String(p.name || '')) && String(p.type || 'String').toLowerCase() === 'string';
+};
+
 Views.newCluster = function (root, params, ctx) {
 	var h = UI.h;
 	var wanted = params[0];
@@ -64,6 +71,7 @@ Views.newCluster = function (root, params, ctx) {
 	var errBox = h('div', {id: 'nc-error', class: 'form-error', role: 'alert', hidden: true});
 	var submit = h('button', {type: 'submit', class: 'primary'}, 'Create cluster');
 	var fields = [];   /* [param, element] */
+	var pools = null;  /* the host pools, for a pool parameter (null: none known) */
 
 	var form = h('form', {class: 'card wide', id: 'new-cluster', novalidate: true},
 		h('div', {class: 'field'}, h('label', {for: 'nc-template'}, 'Template'), tmplSelect),
@@ -92,7 +100,18 @@ Views.newCluster = function (root, params, ctx) {
 				p.description ? h('p', {id: descId, class: 'help'}, p.description) : null)];
 		}
 		var extra = null;
-		if (choices.length && !p.free_form) {
+		if (Views.isPoolParam(p) && pools) {
+			/* Where the nodes run: this host, or a host pool (docs/ssh-provider.md). */
+			el = h('select', {id: id, name: p.name, 'aria-describedby': descId, class: 'pool-param'});
+			var cur = def === undefined ? 'none' : String(def);
+			el.appendChild(h('option', {value: 'none', selected: cur === 'none'}, 'none: nodes on this host (local provider)'));
+			pools.forEach(function (pl) {
+				el.appendChild(h('option', {value: pl.name, selected: cur === pl.name},
+					'pool ' + pl.name + ' (' + pl.free + ' of ' + pl.hosts + ' hosts free)'));
+			});
+			if (cur !== 'none' && !pools.some(function (pl) { return pl.name === cur; }))
+				el.appendChild(h('option', {value: cur, selected: true}, cur + ' (no such pool yet)'));
+		} else if (choices.length && !p.free_form) {
 			el = h('select', {id: id, name: p.name, 'aria-describedby': descId, required: !!p.required});
 			if (!p.required || def === undefined) el.appendChild(h('option', {value: ''}, p.required ? 'Choose one' : '(none)'));
 			choices.forEach(function (c) {
@@ -216,7 +235,10 @@ Views.newCluster = function (root, params, ctx) {
 		});
 	});
 
-	API.templates().then(function (ts) {
+	/* Pools first (a stratusd without them answers 503: plain text fields then). */
+	API.pools().then(function (ps) { pools = ps; }, function () { pools = null; }).then(function () {
+		return API.templates();
+	}).then(function (ts) {
 		if (!ctx.isCurrent()) return;
 		if (!ts.length) {
 			UI.clear(form);
