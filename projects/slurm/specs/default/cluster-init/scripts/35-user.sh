@@ -48,9 +48,10 @@ fi
 flock -u 9
 gid=$(id -g "$user")
 
-# Its home on /shared (bound by 10-shared.sh), and its ssh key: made once per
-# cluster by the scheduler; the other nodes wait for it.
-src=$SHARED_SRC/home/$user
+# Its home on /shared (a host folder bound by 10-shared.sh, or the scheduler's
+# StratusFS mounted by 25-shared.sh), and its ssh key: made once per cluster
+# by the scheduler; the other nodes wait for it.
+src=$home
 if [ "$(cfg slurm.role execute)" = scheduler ]; then
 	install -d -m 0755 -o "$uid" -g "$gid" "$src"
 	install -d -m 0700 -o "$uid" -g "$gid" "$src/.ssh"
@@ -89,11 +90,11 @@ CFG
 	chown "$uid:$gid" "$src/.ssh/id_ed25519" "$src/.ssh/id_ed25519.pub" "$src/.ssh/authorized_keys" "$src/.ssh/config"
 	chmod 0600 "$src/.ssh/id_ed25519" "$src/.ssh/authorized_keys" "$src/.ssh/config"
 	# Who the cluster user is, for the tools that submit as it (stratus bench, make demo).
-	echo "$user $uid" >"$SHARED_SRC/cluster-user.new"
-	mv -f "$SHARED_SRC/cluster-user.new" "$SHARED_SRC/cluster-user"
+	echo "$user $uid" >/shared/cluster-user.new
+	mv -f /shared/cluster-user.new /shared/cluster-user
 else
 	wait_for "$(cfg slurm.wait_timeout 300)" "the scheduler to make $user's ssh key ($src/.ssh/config)" test -s "$src/.ssh/config"
 fi
-[ "$(stat -c %u "$home")" = "$uid" ] || die "$home is not owned by uid $uid; is /shared bound (10-shared.sh)?"
+[ "$(stat -c %u "$home")" = "$uid" ] || die "$home is not owned by uid $uid; is /shared there (10-shared.sh, 25-shared.sh)?"
 [ -s "$home/.ssh/authorized_keys" ] || die "$home/.ssh/authorized_keys is empty"
 log "cluster user $user (uid $uid): home $home, ssh key $home/.ssh/id_ed25519"
