@@ -30,7 +30,16 @@ mnt=$ND/drain.mnt
 mkdir -p "$mnt"
 mountpoint -q "$mnt" || "$SFS_BIN/sfs-mount" --munge-socket "$SFS_MUNGE_SOCKET" --timeout 30s \
 	--pid-file "$ND/drain-mount.pid" --log-file "$ND/drain-mount.log" "$mds:/$fsname" "$mnt"
-unmount() { fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; }
+# Unmount, then wait for this script's sfs-mount to exit, so that nothing of
+# ours runs on once the node is released.
+unmount() {
+	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	local p
+	p=$(cat "$ND/drain-mount.pid" 2>/dev/null) || return 0
+	mine() { [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sfs-mount ]; }
+	for _ in $(seq 100); do mine || return 0; sleep 0.1; done
+	kill "$p" 2>/dev/null || true
+}
 trap unmount EXIT
 wait_for 30 "the file system to be mounted at $mnt (see $ND/drain-mount.log)" mountpoint -q "$mnt"
 
