@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -766,6 +767,78 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		node_put(n);
 }
 
+/* ---- data buffers ----
+ * Reads and write-behind each need a buffer of up to 1 MiB per request.  A
+ * fresh one from the kernel costs a page fault and the zeroing of every
+ * page, and giving it back an unmap: together more CPU than the copies of
+ * the data themselves.  Buffers are kept for reuse instead, at most
+ * POOL_MAX of them (what is in flight at once is bounded anyway: the
+ * write-behind bytes and the FUSE requests being served), and all given
+ * back to the kernel once none was taken for POOL_IDLE_MS, so an idle
+ * mount holds no data memory. */
+#define POOL_BUF     ((size_t)SFS_MAX_IO)
+#define POOL_MAX     48
+#define POOL_IDLE_MS 2000
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *pool_free[POOL_MAX];
+static int pool_nfree;
+static int64_t pool_last_use;
+
+/* A buffer of at least `size` bytes, or NULL.  Give it back with buf_put. */
+static void *buf_get(size_t size)
+{
+	if (size > POOL_BUF)
+		return malloc(size);
+	void *p = NULL;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree)
+		p = pool_free[--pool_nfree];
+	pool_last_use = util_mono_ms();
+	pthread_mutex_unlock(&pool_lock);
+	if (!p) {
+		p = mmap(NULL, POOL_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	return p;
+}
+
+/* Give back a buffer of buf_get(size); NULL is ignored. */
+static void buf_put(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size > POOL_BUF) {
+		free(p);
+		return;
+	}
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree < POOL_MAX) {
+		pool_free[pool_nfree++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (p)
+		munmap(p, POOL_BUF);
+}
+
+/* Unmap the kept buffers if none was taken for a while. */
+static void pool_trim(void)
+{
+	void *v[POOL_MAX];
+	int n = 0;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree && util_mono_ms() - pool_last_use > POOL_IDLE_MS) {
+		n = pool_nfree;
+		memcpy(v, pool_free, sizeof(v[0]) * (size_t)n);
+		pool_nfree = 0;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	for (int i = 0; i < n; i++)
+		munmap(v[i], POOL_BUF);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct node *n = (struct node *)(uintptr_t)fi->fh;
@@ -797,14 +870,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	if ((uint64_t)off + size > known)
 		size = (size_t)(known - (uint64_t)off);
-	char *buf = malloc(size ? size : 1);
+	char *buf = buf_get(size ? size : 1);
 	int rc = buf ? sfs_fs_read(FS, l, buf, size, (uint64_t)off) : -ENOMEM;
 	free(l);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_buf(req, buf, size);
-	free(buf);
+	buf_put(buf, size ? size : 1);
 }
 
 /* ---- write-behind ----
@@ -822,7 +895,7 @@ struct wjob {
 	uint64_t off;
 	size_t len;
 	struct wjob *next;
-	char data[];
+	char *data;             /* from buf_get(len) */
 };
 
 #define WB_THREADS 32
@@ -863,6 +936,7 @@ static void *wb_main(void *arg)
 		wb_bytes -= (int64_t)j->len;
 		pthread_cond_broadcast(&wb_room);
 		pthread_mutex_unlock(&wb_lock);
+		buf_put(j->data, j->len);
 		free(j);
 	}
 }
@@ -892,9 +966,14 @@ static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf
 {
 	if ((int64_t)size > O.write_behind)
 		return false;
-	struct wjob *j = malloc(sizeof(*j) + size);
+	struct wjob *j = malloc(sizeof(*j));
 	if (!j)
 		return false;
+	j->data = buf_get(size);
+	if (!j->data) {
+		free(j);
+		return false;
+	}
 	j->n = n;
 	j->layout = *l;
 	j->off = off;
@@ -1480,6 +1559,7 @@ static void *recovery_main(void *arg)
 	while (!stopping) {
 		struct timespec ts = { 0, 200 * 1000000 };
 		nanosleep(&ts, NULL);
+		pool_trim();
 		uint64_t g = sfs_conn_generation(MDS);
 		if (g == seen)
 			continue;

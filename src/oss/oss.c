@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ struct ost {
 	uint32_t index;        /* assigned by the MDS; SFS_NO_OST until registered */
 	int subdir_fd[256];
 	uint64_t acked;        /* highest destroy seq done */
+	atomic_bool no_direct; /* its file system refused O_DIRECT I/O */
 };
 
 static struct oss_opts opts;
@@ -203,6 +205,50 @@ struct conn {
 	uint8_t *bulk;       /* SFS_MAX_BULK bytes, for data in and out */
 };
 
+/* Direct I/O: a write of at least this much, aligned to DIO_ALIGN in
+ * offset and length, goes from our buffer straight to the disk (O_DIRECT)
+ * instead of through the page cache.  Writing into the page cache was most
+ * of this server's CPU time (the copy into fresh pages, delayed allocation,
+ * then writeback and freeing the pages), and the CPU is what the whole file
+ * system shares; the disk takes large direct writes faster than the page
+ * cache can be filled and flushed.  Smaller or unaligned writes (and OSTs on
+ * file systems without O_DIRECT, such as some tmpfs) stay buffered.  Both
+ * kinds may mix on one object: the kernel writes back and drops cached
+ * pages of the range before a direct write. */
+#define DIO_MIN   (64u * 1024)
+#define DIO_ALIGN 4096u
+
+static bool want_direct(uint64_t off, size_t len)
+{
+	return len >= DIO_MIN && off % DIO_ALIGN == 0 && len % DIO_ALIGN == 0;
+}
+
+/* Switch O_DIRECT on or off on fd; false if the file system refuses it. */
+static bool set_direct(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return false;
+	int nfl = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+	return nfl == fl || fcntl(fd, F_SETFL, nfl) == 0;
+}
+
+/* pwrite all of buf at off; 0 or -errno. */
+static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off, size_t *done)
+{
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = pwrite(fd, buf + *done, len - *done, (off_t)(off + *done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
 static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t blen, struct sfs_obj_write_rep *r)
 {
 	struct ost *o = find_ost(q->ost);
@@ -215,23 +261,27 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 		return fd;
 	throttle(blen);
 	size_t done = 0;
-	int rc = 0;
-	while (done < blen) {
-		ssize_t n = pwrite(fd, c->bulk + done, blen - done, (off_t)(q->offset + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
+	int rc = -EINVAL;
+	bool direct = want_direct(q->offset, blen) && !atomic_load(&o->no_direct) && set_direct(fd, true);
+	if (direct) {
+		rc = write_all(fd, c->bulk, blen, q->offset, &done);
+		if (rc == -EINVAL && done == 0) {
+			/* This file system takes O_DIRECT opens but not the I/O:
+			 * stay buffered on this OST from now on. */
+			atomic_store(&o->no_direct, true);
+			direct = false;
+			set_direct(fd, false);
 		}
-		done += (size_t)n;
 	}
+	if (!direct)
+		rc = write_all(fd, c->bulk, blen, q->offset, &done);
 	if (!rc && q->sync && fdatasync(fd))
 		rc = -errno;
-	/* Start writing the range back now, without waiting for it: otherwise
-	 * dirty pages pile up (the kernel starts at 10% of memory) and a
-	 * client's fsync or close after a long write waits for all of them. */
-	if (!rc && !q->sync && done)
+	/* Start writing a buffered range back now, without waiting for it:
+	 * otherwise dirty pages pile up (the kernel starts at 10% of memory)
+	 * and a client's fsync or close after a long write waits for all of
+	 * them. */
+	if (!rc && !direct && !q->sync && done)
 		sync_file_range(fd, (off_t)q->offset, (off_t)done, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (rc)
@@ -338,7 +388,8 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	union sfs_msg *in = malloc(sizeof(*in)), *out = malloc(sizeof(*out));
 	uint8_t p[SFS_MAX_PAYLOAD];
-	c->bulk = malloc(SFS_MAX_BULK);
+	/* Page-aligned, for direct I/O. */
+	c->bulk = aligned_alloc(DIO_ALIGN, SFS_MAX_BULK);
 	if (!in || !out || !c->bulk)
 		goto done;
 	if (sfs_serve_hello(c->fd, opts.munge_socket, fsname, 0, &c->peer))
