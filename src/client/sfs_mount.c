@@ -54,6 +54,7 @@ struct mount_opts {
 	char *pid_file;
 	int64_t readahead;
 	int64_t write_behind;
+	bool direct_write;
 };
 
 static const struct cfg_opt mount_table[] = {
@@ -70,6 +71,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads (at most 4 times as many work at once)"),
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
+	CFG_BOOL("direct-write", 0, struct mount_opts, direct_write, "true", "write-only opens bypass the kernel's page cache (FUSE direct I/O): no copy into pages nobody can read through that descriptor"),
 	CFG_SIZE("readahead", 0, struct mount_opts, readahead, "8m", 0, 1LL << 30, "the kernel's read-ahead for this mount (0: leave the kernel's 128k); several stripes ahead keep several OSSs busy for one reader"),
 	CFG_END
 };
@@ -106,6 +108,7 @@ struct node {
 static struct node *nodes[NODE_BUCKETS];
 static int wb_wait_locked(struct node *n, bool take);
 static int wb_wait(struct node *n, bool take);
+static bool data_direct_io(int flags);
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct node *node_find_locked(uint64_t ino)
@@ -555,7 +558,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	e.attr_timeout = attr_to;
 	e.entry_timeout = entry_to;
 	fi->fh = (uintptr_t)n;
-	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	fi->direct_io = data_direct_io(fi->flags);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		node_put(n); /* the caller was interrupted: no release will come */
 	free(r);
@@ -757,7 +760,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)n;
 	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
-	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	fi->direct_io = data_direct_io(fi->flags);
 	/* Close-to-open with cached attributes: the size another node wrote
 	 * and closed must be seen by this open, so drop what the kernel caches
 	 * (attributes only; the pages go with keep_cache = 0). */
@@ -765,6 +768,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_lowlevel_notify_inval_inode(SE, ino, -1, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		node_put(n);
+}
+
+/* Whether an open with these flags bypasses the kernel's page cache.  A
+ * write-only descriptor can neither read nor be mapped, so the pages a
+ * buffered write fills for it (FUSE without writeback cache writes through)
+ * only cost the writer a copy and page-cache churn; with direct I/O the
+ * kernel hands its pages to us as they are. */
+static bool data_direct_io(int flags)
+{
+	return (flags & O_DIRECT) || (O.direct_write && (flags & O_ACCMODE) == O_WRONLY);
 }
 
 /* ---- data buffers ----
@@ -819,6 +832,14 @@ static void buf_put(void *p, size_t size)
 		p = NULL;
 	}
 	pthread_mutex_unlock(&pool_lock);
+	if (p)
+		munmap(p, POOL_BUF);
+}
+
+/* Give a pool buffer (size <= POOL_BUF) back to the kernel, never to be
+ * reused by us. */
+static void buf_drop(void *p)
+{
 	if (p)
 		munmap(p, POOL_BUF);
 }
@@ -921,7 +942,7 @@ static void *wb_main(void *arg)
 			wb_tail = &wb_head;
 		pthread_mutex_unlock(&wb_lock);
 
-		int rc = sfs_fs_write(FS, &j->layout, j->data, j->len, j->off, false);
+		int rc = sfs_fs_write_pinned(FS, &j->layout, j->data, j->len, j->off);
 		struct node *n = j->n;
 		pthread_mutex_lock(&n->lock);
 		if (rc && !n->werr) {
@@ -936,7 +957,10 @@ static void *wb_main(void *arg)
 		wb_bytes -= (int64_t)j->len;
 		pthread_cond_broadcast(&wb_room);
 		pthread_mutex_unlock(&wb_lock);
-		buf_put(j->data, j->len);
+		if (rc)
+			buf_drop(j->data); /* pinned: a frame still queued may read it */
+		else
+			buf_put(j->data, j->len);
 		free(j);
 	}
 }
@@ -964,7 +988,7 @@ static int wb_wait(struct node *n, bool take)
 /* Queue a copy of the write; false if it must be written synchronously. */
 static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf, size_t size, uint64_t off)
 {
-	if ((int64_t)size > O.write_behind)
+	if ((int64_t)size > O.write_behind || size > POOL_BUF)
 		return false;
 	struct wjob *j = malloc(sizeof(*j));
 	if (!j)
@@ -1013,7 +1037,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	int rc = 0;
-	bool behind = O.write_behind > 0 && !fi->direct_io && !(fi->flags & (O_SYNC | O_DSYNC)) &&
+	bool behind = O.write_behind > 0 && !(fi->flags & O_DIRECT) && !(fi->flags & (O_SYNC | O_DSYNC)) &&
 		      wb_queue(n, l, buf, size, (uint64_t)off);
 	if (!behind)
 		rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
@@ -1031,6 +1055,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	n->mtime = now_ns();
 	n->dirty = true;
 	pthread_mutex_unlock(&n->lock);
+	/* A direct write (O_DIRECT, or a write-only descriptor: data_direct_io)
+	 * passes the kernel's page cache by: pages that other descriptors of
+	 * this file cached here would go stale, so drop them; the next read
+	 * comes to us (and waits for the write-behind). */
+	if (fi->direct_io) {
+		pthread_mutex_lock(&nodes_lock);
+		bool shared = n->refs > 1;
+		pthread_mutex_unlock(&nodes_lock);
+		if (shared)
+			fuse_lowlevel_notify_inval_inode(SE, ino, off, (off_t)size);
+	}
 	fuse_reply_write(req, size);
 }
 
