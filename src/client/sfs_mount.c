@@ -68,7 +68,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_STR("log-file", 0, struct mount_opts, log_file, NULL, "log here (default: stderr in the foreground, nowhere otherwise)"),
 	CFG_STR("log-level", 0, struct mount_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("options", 'o', struct mount_opts, options, NULL, "comma-separated options: any setting above (timeout=30s, munge_socket=...) or a FUSE mount option (ro, allow_other...)"),
-	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads (at most 4 times as many work at once)"),
+	CFG_INT("threads", 0, struct mount_opts, threads, "32", 2, 256, "FUSE worker threads: how many requests are served at once"),
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
 	CFG_BOOL("direct-write", 0, struct mount_opts, direct_write, "true", "write-only opens bypass the kernel's page cache (FUSE direct I/O): no copy into pages nobody can read through that descriptor"),
@@ -789,7 +789,8 @@ static bool data_direct_io(int flags)
  * write-behind bytes and the FUSE requests being served), and all given
  * back to the kernel once none was taken for POOL_IDLE_MS, so an idle
  * mount holds no data memory. */
-#define POOL_BUF     ((size_t)SFS_MAX_IO)
+/* A whole FUSE request fits one: the request loop receives into them. */
+#define POOL_BUF     ((size_t)SFS_MAX_IO + 4096)
 #define POOL_MAX     48
 #define POOL_IDLE_MS 2000
 
@@ -901,6 +902,112 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	buf_put(buf, size ? size : 1);
 }
 
+/* ---- the request loop ----
+ * Our own loop over libfuse's fuse_session_receive_buf/process_buf, with a
+ * fixed set of O.threads workers, each receiving into a pool buffer.  What
+ * it adds to libfuse's: a write queued for write-behind keeps the buffer
+ * its request arrived in (loop_take), and the worker takes another one,
+ * instead of the data being copied once more. */
+static __thread struct fuse_buf *loop_fbuf;   /* what this worker is serving */
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loop_cond = PTHREAD_COND_INITIALIZER;
+static int loop_ended;   /* workers that left their loop */
+static int loop_error;   /* a receive error that ended a worker, or 0 */
+
+/* If buf (size bytes) lies in the request buffer this worker is serving,
+ * take that buffer over and return it (from buf_get(POOL_BUF)); the worker
+ * receives its next request elsewhere.  NULL otherwise. */
+static char *loop_take(const char *buf, size_t size)
+{
+	struct fuse_buf *fb = loop_fbuf;
+	if (!fb || !fb->mem || (fb->flags & FUSE_BUF_IS_FD))
+		return NULL;
+	char *base = fb->mem;
+	if (buf < base || buf + size > base + POOL_BUF)
+		return NULL;
+	fb->mem = NULL;
+	return base;
+}
+
+static void *loop_main(void *arg)
+{
+	struct fuse_session *se = arg;
+	struct fuse_buf fbuf;
+	int old;
+	memset(&fbuf, 0, sizeof(fbuf));
+	/* Cancelled (at exit) only while waiting for a request. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	while (!fuse_session_exited(se)) {
+		if (!fbuf.mem && !(fbuf.mem = buf_get(POOL_BUF))) {
+			struct timespec ts = { 0, 10 * 1000000 };
+			nanosleep(&ts, NULL); /* out of memory: try again shortly */
+			continue;
+		}
+		fbuf.flags = 0;
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		int res = fuse_session_receive_buf(se, &fbuf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) { /* 0: unmounted or told to exit */
+			if (res < 0) {
+				pthread_mutex_lock(&loop_lock);
+				loop_error = res;
+				pthread_mutex_unlock(&loop_lock);
+			}
+			break;
+		}
+		loop_fbuf = &fbuf;
+		fuse_session_process_buf(se, &fbuf);
+		loop_fbuf = NULL;
+	}
+	buf_put(fbuf.mem, POOL_BUF);
+	pthread_mutex_lock(&loop_lock);
+	loop_ended++;
+	pthread_cond_signal(&loop_cond);
+	pthread_mutex_unlock(&loop_lock);
+	return NULL;
+}
+
+/* Serve requests with n workers until the session ends (unmount, or a
+ * signal: libfuse's handlers mark the session exited).  0 or -errno. */
+static int loop_run(struct fuse_session *se, int n)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	int started = 0;
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[started], NULL, loop_main, se) == 0)
+			started++;
+	if (!started) {
+		free(t);
+		return -EAGAIN;
+	}
+	/* The signal may have woken another thread than a worker: look at
+	 * the session's state now and then, not only when a worker ends. */
+	pthread_mutex_lock(&loop_lock);
+	while (!loop_ended && !fuse_session_exited(se)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&loop_cond, &loop_lock, &ts);
+	}
+	int rc = loop_error;
+	pthread_mutex_unlock(&loop_lock);
+	fuse_session_exit(se);
+	for (int i = 0; i < started; i++)
+		pthread_cancel(t[i]);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return rc;
+}
+
 /* ---- write-behind ----
  * A write() is answered once its data is copied and queued; writer threads
  * send it to the OSSs (every stripe at once, as before), so one writer keeps
@@ -916,7 +1023,8 @@ struct wjob {
 	uint64_t off;
 	size_t len;
 	struct wjob *next;
-	char *data;             /* from buf_get(len) */
+	char *data;             /* the bytes, inside base */
+	char *base;             /* from buf_get(POOL_BUF) */
 };
 
 #define WB_THREADS 32
@@ -958,9 +1066,9 @@ static void *wb_main(void *arg)
 		pthread_cond_broadcast(&wb_room);
 		pthread_mutex_unlock(&wb_lock);
 		if (rc)
-			buf_drop(j->data); /* pinned: a frame still queued may read it */
+			buf_drop(j->base); /* pinned: a frame still queued may read it */
 		else
-			buf_put(j->data, j->len);
+			buf_put(j->base, POOL_BUF);
 		free(j);
 	}
 }
@@ -993,8 +1101,13 @@ static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf
 	struct wjob *j = malloc(sizeof(*j));
 	if (!j)
 		return false;
-	j->data = buf_get(size);
-	if (!j->data) {
+	/* The request's own buffer if the loop lets us have it, else a copy. */
+	j->base = loop_take(buf, size);
+	if (j->base) {
+		j->data = (char *)buf;
+	} else if ((j->base = j->data = buf_get(POOL_BUF)) != NULL) {
+		memcpy(j->data, buf, size);
+	} else {
 		free(j);
 		return false;
 	}
@@ -1003,7 +1116,6 @@ static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf
 	j->off = off;
 	j->len = size;
 	j->next = NULL;
-	memcpy(j->data, buf, size);
 	pthread_mutex_lock(&n->lock);
 	n->inflight++;
 	pthread_mutex_unlock(&n->lock);
@@ -1776,14 +1888,9 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	if (!lc)
-		die("cannot make the FUSE loop configuration: out of memory");
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	fuse_loop_cfg_set_idle_threads(lc, (unsigned)O.threads);
-	fuse_loop_cfg_set_max_threads(lc, (unsigned)O.threads * 4);
-	int rc = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
+	int rc = loop_run(se, (int)O.threads);
+	if (rc)
+		log_error("the FUSE request loop ended: %s", strerror(-rc));
 	stopping = 1;
 	pthread_join(rt, NULL);
 	pthread_mutex_lock(&wb_lock);
