@@ -99,6 +99,7 @@ struct node {
 	int64_t mtime;          /* of our last write */
 	bool dirty;
 	int inflight;           /* write-behind writes not yet answered by the OSSs */
+	struct wjob *wb_jobs;   /* those writes (their ranges), under lock */
 	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
 	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
@@ -1023,6 +1024,7 @@ struct wjob {
 	uint64_t off;
 	size_t len;
 	struct wjob *next;
+	struct wjob *node_next; /* in n->wb_jobs */
 	char *data;             /* the bytes, inside base */
 	char *base;             /* from buf_get(POOL_BUF) */
 };
@@ -1058,6 +1060,11 @@ static void *wb_main(void *arg)
 			log_warn("write-behind of %zu bytes at %" PRIu64 " of inode %" PRIu64 " failed: %s; "
 				 "the next write, flush or fsync of the file returns it", j->len, j->off, n->ino, strerror(-rc));
 		}
+		for (struct wjob **pp = &n->wb_jobs; *pp; pp = &(*pp)->node_next)
+			if (*pp == j) {
+				*pp = j->node_next;
+				break;
+			}
 		if (--n->inflight == 0)
 			pthread_cond_broadcast(&n->idle);
 		pthread_mutex_unlock(&n->lock);
@@ -1116,8 +1123,19 @@ static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf
 	j->off = off;
 	j->len = size;
 	j->next = NULL;
+	/* Writers send in parallel, so two writes of the same bytes could
+	 * reach the OSS in either order: a write that overlaps one still under
+	 * way waits for the file's write-behind to drain first. */
 	pthread_mutex_lock(&n->lock);
+	for (struct wjob *o = n->wb_jobs; o; o = o->node_next)
+		if (o->off < off + size && off < o->off + o->len) {
+			while (n->inflight)
+				pthread_cond_wait(&n->idle, &n->lock);
+			break;
+		}
 	n->inflight++;
+	j->node_next = n->wb_jobs;
+	n->wb_jobs = j;
 	pthread_mutex_unlock(&n->lock);
 	pthread_mutex_lock(&wb_lock);
 	while (wb_bytes + (int64_t)size > O.write_behind)

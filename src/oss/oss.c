@@ -177,7 +177,19 @@ static int ost_open(struct ost *o)
 		if (o->subdir_fd[i] < 0)
 			return error("cannot open '%s': %s", p, strerror(errno));
 	}
+	/* The index the MDS gave this OST before, if any: requests are served
+	 * from the first moment after a restart, not only once the MDS has
+	 * answered our registration again (clients that reconnect at once
+	 * would otherwise be told ESTALE). */
 	o->index = SFS_NO_OST;
+	snprintf(p, sizeof(p), "%s/ost_index", o->path);
+	if (util_read_file(p, 64, &text, &len) == 0) {
+		char *end;
+		unsigned long v = strtoul(text, &end, 10);
+		if (end != text && v < SFS_NO_OST)
+			o->index = (uint32_t)v;
+		free(text);
+	}
 	return 0;
 }
 
@@ -564,10 +576,20 @@ static int ost_register(struct ost *o)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&ost_lock);
-	if (o->index != r.ost)
+	bool changed = o->index != r.ost;
+	if (changed)
 		log_info("OST '%s' (%s) is index %u", o->path, o->uuid, r.ost);
 	o->index = r.ost;
 	pthread_mutex_unlock(&ost_lock);
+	if (changed) {
+		char p[4200], v[16];
+		int n = snprintf(v, sizeof(v), "%u\n", r.ost);
+		snprintf(p, sizeof(p), "%s/ost_index", o->path);
+		int wrc = util_write_file_atomic(p, v, (size_t)n, 0644);
+		if (wrc)
+			log_warn("cannot write '%s': %s; after a restart this OST answers only once registered again",
+				 p, strerror(-wrc));
+	}
 	return 0;
 }
 
