@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -55,6 +56,7 @@ struct mount_opts {
 	char *pid_file;
 	int64_t readahead;
 	int64_t write_behind;
+	bool direct_write;
 };
 
 static const struct cfg_opt mount_table[] = {
@@ -69,9 +71,10 @@ static const struct cfg_opt mount_table[] = {
 	CFG_STR("log-file", 0, struct mount_opts, log_file, NULL, "log here (default: stderr in the foreground, nowhere otherwise)"),
 	CFG_STR("log-level", 0, struct mount_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("options", 'o', struct mount_opts, options, NULL, "comma-separated options: any setting above (timeout=30s, munge_socket=...) or a FUSE mount option (ro, allow_other...)"),
-	CFG_INT("threads", 0, struct mount_opts, threads, "16", 1, 256, "most idle FUSE worker threads (at most 4 times as many work at once)"),
+	CFG_INT("threads", 0, struct mount_opts, threads, "32", 2, 256, "FUSE worker threads: how many requests are served at once"),
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
+	CFG_BOOL("direct-write", 0, struct mount_opts, direct_write, "true", "write-only opens bypass the kernel's page cache (FUSE direct I/O): no copy into pages nobody can read through that descriptor"),
 	CFG_SIZE("readahead", 0, struct mount_opts, readahead, "8m", 0, 1LL << 30, "the kernel's read-ahead for this mount (0: leave the kernel's 128k); several stripes ahead keep several OSSs busy for one reader"),
 	CFG_END
 };
@@ -99,6 +102,7 @@ struct node {
 	int64_t mtime;          /* of our last write */
 	bool dirty;
 	int inflight;           /* write-behind writes not yet answered by the OSSs */
+	struct wjob *wb_jobs;   /* those writes (their ranges), under lock */
 	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
 	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
@@ -108,6 +112,7 @@ struct node {
 static struct node *nodes[NODE_BUCKETS];
 static int wb_wait_locked(struct node *n, bool take);
 static int wb_wait(struct node *n, bool take);
+static bool data_direct_io(int flags);
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct node *node_find_locked(uint64_t ino)
@@ -836,7 +841,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	e.attr_timeout = attr_to;
 	e.entry_timeout = entry_to;
 	fi->fh = (uintptr_t)n;
-	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	fi->direct_io = data_direct_io(fi->flags);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		node_put(n); /* the caller was interrupted: no release will come */
 	free(r);
@@ -1060,7 +1065,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)n;
 	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
-	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+	fi->direct_io = data_direct_io(fi->flags);
 	/* Close-to-open with cached attributes: the size another node wrote
 	 * and closed must be seen by this open, so drop what the kernel caches
 	 * (attributes only; the pages go with keep_cache = 0). */
@@ -1068,6 +1073,97 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_lowlevel_notify_inval_inode(SE, ino, -1, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		node_put(n);
+}
+
+/* Whether an open with these flags bypasses the kernel's page cache.  A
+ * write-only descriptor can neither read nor be mapped, so the pages a
+ * buffered write fills for it (FUSE without writeback cache writes through)
+ * only cost the writer a copy and page-cache churn; with direct I/O the
+ * kernel hands its pages to us as they are. */
+static bool data_direct_io(int flags)
+{
+	return (flags & O_DIRECT) || (O.direct_write && (flags & O_ACCMODE) == O_WRONLY);
+}
+
+/* ---- data buffers ----
+ * Reads and write-behind each need a buffer of up to 1 MiB per request.  A
+ * fresh one from the kernel costs a page fault and the zeroing of every
+ * page, and giving it back an unmap: together more CPU than the copies of
+ * the data themselves.  Buffers are kept for reuse instead, at most
+ * POOL_MAX of them (what is in flight at once is bounded anyway: the
+ * write-behind bytes and the FUSE requests being served), and all given
+ * back to the kernel once none was taken for POOL_IDLE_MS, so an idle
+ * mount holds no data memory. */
+/* A whole FUSE request fits one: the request loop receives into them. */
+#define POOL_BUF     ((size_t)SFS_MAX_IO + 4096)
+#define POOL_MAX     48
+#define POOL_IDLE_MS 2000
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *pool_free[POOL_MAX];
+static int pool_nfree;
+static int64_t pool_last_use;
+
+/* A buffer of at least `size` bytes, or NULL.  Give it back with buf_put. */
+static void *buf_get(size_t size)
+{
+	if (size > POOL_BUF)
+		return malloc(size);
+	void *p = NULL;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree)
+		p = pool_free[--pool_nfree];
+	pool_last_use = util_mono_ms();
+	pthread_mutex_unlock(&pool_lock);
+	if (!p) {
+		p = mmap(NULL, POOL_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	return p;
+}
+
+/* Give back a buffer of buf_get(size); NULL is ignored. */
+static void buf_put(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size > POOL_BUF) {
+		free(p);
+		return;
+	}
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree < POOL_MAX) {
+		pool_free[pool_nfree++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (p)
+		munmap(p, POOL_BUF);
+}
+
+/* Give a pool buffer (size <= POOL_BUF) back to the kernel, never to be
+ * reused by us. */
+static void buf_drop(void *p)
+{
+	if (p)
+		munmap(p, POOL_BUF);
+}
+
+/* Unmap the kept buffers if none was taken for a while. */
+static void pool_trim(void)
+{
+	void *v[POOL_MAX];
+	int n = 0;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree && util_mono_ms() - pool_last_use > POOL_IDLE_MS) {
+		n = pool_nfree;
+		memcpy(v, pool_free, sizeof(v[0]) * (size_t)n);
+		pool_nfree = 0;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	for (int i = 0; i < n; i++)
+		munmap(v[i], POOL_BUF);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -1101,14 +1197,120 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	if ((uint64_t)off + size > known)
 		size = (size_t)(known - (uint64_t)off);
-	char *buf = malloc(size ? size : 1);
+	char *buf = buf_get(size ? size : 1);
 	int rc = buf ? sfs_fs_read(FS, l, buf, size, (uint64_t)off) : -ENOMEM;
 	free(l);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_buf(req, buf, size);
-	free(buf);
+	buf_put(buf, size ? size : 1);
+}
+
+/* ---- the request loop ----
+ * Our own loop over libfuse's fuse_session_receive_buf/process_buf, with a
+ * fixed set of O.threads workers, each receiving into a pool buffer.  What
+ * it adds to libfuse's: a write queued for write-behind keeps the buffer
+ * its request arrived in (loop_take), and the worker takes another one,
+ * instead of the data being copied once more. */
+static __thread struct fuse_buf *loop_fbuf;   /* what this worker is serving */
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loop_cond = PTHREAD_COND_INITIALIZER;
+static int loop_ended;   /* workers that left their loop */
+static int loop_error;   /* a receive error that ended a worker, or 0 */
+
+/* If buf (size bytes) lies in the request buffer this worker is serving,
+ * take that buffer over and return it (from buf_get(POOL_BUF)); the worker
+ * receives its next request elsewhere.  NULL otherwise. */
+static char *loop_take(const char *buf, size_t size)
+{
+	struct fuse_buf *fb = loop_fbuf;
+	if (!fb || !fb->mem || (fb->flags & FUSE_BUF_IS_FD))
+		return NULL;
+	char *base = fb->mem;
+	if (buf < base || buf + size > base + POOL_BUF)
+		return NULL;
+	fb->mem = NULL;
+	return base;
+}
+
+static void *loop_main(void *arg)
+{
+	struct fuse_session *se = arg;
+	struct fuse_buf fbuf;
+	int old;
+	memset(&fbuf, 0, sizeof(fbuf));
+	/* Cancelled (at exit) only while waiting for a request. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	while (!fuse_session_exited(se)) {
+		if (!fbuf.mem && !(fbuf.mem = buf_get(POOL_BUF))) {
+			struct timespec ts = { 0, 10 * 1000000 };
+			nanosleep(&ts, NULL); /* out of memory: try again shortly */
+			continue;
+		}
+		fbuf.flags = 0;
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		int res = fuse_session_receive_buf(se, &fbuf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) { /* 0: unmounted or told to exit */
+			if (res < 0) {
+				pthread_mutex_lock(&loop_lock);
+				loop_error = res;
+				pthread_mutex_unlock(&loop_lock);
+			}
+			break;
+		}
+		loop_fbuf = &fbuf;
+		fuse_session_process_buf(se, &fbuf);
+		loop_fbuf = NULL;
+	}
+	buf_put(fbuf.mem, POOL_BUF);
+	pthread_mutex_lock(&loop_lock);
+	loop_ended++;
+	pthread_cond_signal(&loop_cond);
+	pthread_mutex_unlock(&loop_lock);
+	return NULL;
+}
+
+/* Serve requests with n workers until the session ends (unmount, or a
+ * signal: libfuse's handlers mark the session exited).  0 or -errno. */
+static int loop_run(struct fuse_session *se, int n)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	int started = 0;
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[started], NULL, loop_main, se) == 0)
+			started++;
+	if (!started) {
+		free(t);
+		return -EAGAIN;
+	}
+	/* The signal may have woken another thread than a worker: look at
+	 * the session's state now and then, not only when a worker ends. */
+	pthread_mutex_lock(&loop_lock);
+	while (!loop_ended && !fuse_session_exited(se)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&loop_cond, &loop_lock, &ts);
+	}
+	int rc = loop_error;
+	pthread_mutex_unlock(&loop_lock);
+	fuse_session_exit(se);
+	for (int i = 0; i < started; i++)
+		pthread_cancel(t[i]);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return rc;
 }
 
 /* ---- write-behind ----
@@ -1126,7 +1328,9 @@ struct wjob {
 	uint64_t off;
 	size_t len;
 	struct wjob *next;
-	char data[];
+	struct wjob *node_next; /* in n->wb_jobs */
+	char *data;             /* the bytes, inside base */
+	char *base;             /* from buf_get(POOL_BUF) */
 };
 
 #define WB_THREADS 32
@@ -1152,7 +1356,7 @@ static void *wb_main(void *arg)
 			wb_tail = &wb_head;
 		pthread_mutex_unlock(&wb_lock);
 
-		int rc = sfs_fs_write(FS, &j->layout, j->data, j->len, j->off, false);
+		int rc = sfs_fs_write_pinned(FS, &j->layout, j->data, j->len, j->off);
 		struct node *n = j->n;
 		pthread_mutex_lock(&n->lock);
 		if (rc && !n->werr) {
@@ -1160,6 +1364,11 @@ static void *wb_main(void *arg)
 			log_warn("write-behind of %zu bytes at %" PRIu64 " of inode %" PRIu64 " failed: %s; "
 				 "the next write, flush or fsync of the file returns it", j->len, j->off, n->ino, strerror(-rc));
 		}
+		for (struct wjob **pp = &n->wb_jobs; *pp; pp = &(*pp)->node_next)
+			if (*pp == j) {
+				*pp = j->node_next;
+				break;
+			}
 		if (--n->inflight == 0)
 			pthread_cond_broadcast(&n->idle);
 		pthread_mutex_unlock(&n->lock);
@@ -1167,6 +1376,10 @@ static void *wb_main(void *arg)
 		wb_bytes -= (int64_t)j->len;
 		pthread_cond_broadcast(&wb_room);
 		pthread_mutex_unlock(&wb_lock);
+		if (rc)
+			buf_drop(j->base); /* pinned: a frame still queued may read it */
+		else
+			buf_put(j->base, POOL_BUF);
 		free(j);
 	}
 }
@@ -1194,19 +1407,39 @@ static int wb_wait(struct node *n, bool take)
 /* Queue a copy of the write; false if it must be written synchronously. */
 static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf, size_t size, uint64_t off)
 {
-	if ((int64_t)size > O.write_behind)
+	if ((int64_t)size > O.write_behind || size > POOL_BUF)
 		return false;
-	struct wjob *j = malloc(sizeof(*j) + size);
+	struct wjob *j = malloc(sizeof(*j));
 	if (!j)
 		return false;
+	/* The request's own buffer if the loop lets us have it, else a copy. */
+	j->base = loop_take(buf, size);
+	if (j->base) {
+		j->data = (char *)buf;
+	} else if ((j->base = j->data = buf_get(POOL_BUF)) != NULL) {
+		memcpy(j->data, buf, size);
+	} else {
+		free(j);
+		return false;
+	}
 	j->n = n;
 	j->layout = *l;
 	j->off = off;
 	j->len = size;
 	j->next = NULL;
-	memcpy(j->data, buf, size);
+	/* Writers send in parallel, so two writes of the same bytes could
+	 * reach the OSS in either order: a write that overlaps one still under
+	 * way waits for the file's write-behind to drain first. */
 	pthread_mutex_lock(&n->lock);
+	for (struct wjob *o = n->wb_jobs; o; o = o->node_next)
+		if (o->off < off + size && off < o->off + o->len) {
+			while (n->inflight)
+				pthread_cond_wait(&n->idle, &n->lock);
+			break;
+		}
 	n->inflight++;
+	j->node_next = n->wb_jobs;
+	n->wb_jobs = j;
 	pthread_mutex_unlock(&n->lock);
 	pthread_mutex_lock(&wb_lock);
 	while (wb_bytes + (int64_t)size > O.write_behind)
@@ -1238,7 +1471,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	int rc = 0;
-	bool behind = O.write_behind > 0 && !fi->direct_io && !(fi->flags & (O_SYNC | O_DSYNC)) &&
+	bool behind = O.write_behind > 0 && !(fi->flags & O_DIRECT) && !(fi->flags & (O_SYNC | O_DSYNC)) &&
 		      wb_queue(n, l, buf, size, (uint64_t)off);
 	if (!behind)
 		rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
@@ -1256,6 +1489,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	n->mtime = now_ns();
 	n->dirty = true;
 	pthread_mutex_unlock(&n->lock);
+	/* A direct write (O_DIRECT, or a write-only descriptor: data_direct_io)
+	 * passes the kernel's page cache by: pages that other descriptors of
+	 * this file cached here would go stale, so drop them; the next read
+	 * comes to us (and waits for the write-behind). */
+	if (fi->direct_io) {
+		pthread_mutex_lock(&nodes_lock);
+		bool shared = n->refs > 1;
+		pthread_mutex_unlock(&nodes_lock);
+		if (shared)
+			fuse_lowlevel_notify_inval_inode(SE, ino, off, (off_t)size);
+	}
 	fuse_reply_write(req, size);
 }
 
@@ -1793,6 +2037,7 @@ static void *recovery_main(void *arg)
 	while (!stopping) {
 		struct timespec ts = { 0, 200 * 1000000 };
 		nanosleep(&ts, NULL);
+		pool_trim();
 		uint64_t g = sfs_conn_generation(sfs_fs_mds(FS));
 		if (g == seen)
 			continue;
@@ -1975,14 +2220,9 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	if (!lc)
-		die("cannot make the FUSE loop configuration: out of memory");
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	fuse_loop_cfg_set_idle_threads(lc, (unsigned)O.threads);
-	fuse_loop_cfg_set_max_threads(lc, (unsigned)O.threads * 4);
-	int rc = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
+	int rc = loop_run(se, (int)O.threads);
+	if (rc)
+		log_error("the FUSE request loop ended: %s", strerror(-rc));
 	stopping = 1;
 	pthread_join(rt, NULL);
 	pthread_mutex_lock(&wb_lock);

@@ -46,6 +46,12 @@ struct sfs_call {
 	void *rep;
 	const void *bulk_out;
 	size_t bulk_out_len;
+	/* The caller leaves bulk_out untouched until the call is done, and
+	 * after a failure never writes to it again (unmaps it instead of
+	 * reusing it): its pages may then be handed to the socket as they are
+	 * (vmsplice + splice), without copying, and a frame still queued when
+	 * the call gave up keeps reading them. */
+	bool bulk_out_pinned;
 	void *bulk_in;
 	size_t bulk_in_cap;
 	size_t bulk_in_len;

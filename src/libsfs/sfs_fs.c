@@ -291,7 +291,7 @@ static int batch_wait(struct batch *b)
 }
 
 static int do_io(struct sfs_fs *fs, const struct sfs_layout *l, void *buf, size_t len, uint64_t off,
-		 bool write, bool sync)
+		 bool write, bool sync, bool pinned)
 {
 	if (!l->count)
 		return len ? -EIO : 0;
@@ -338,6 +338,7 @@ static int do_io(struct sfs_fs *fs, const struct sfs_layout *l, void *buf, size_
 					c->op = SFS_CLTOOS_WRITE;
 					c->bulk_out = p;
 					c->bulk_out_len = piece;
+					c->bulk_out_pinned = pinned;
 				} else {
 					b->req[k].r = (struct sfs_obj_read_req){ st->ost, st->objid, ext[i].obj_off + eoff, piece };
 					c->op = SFS_CLTOOS_READ;
@@ -380,12 +381,18 @@ static int do_io(struct sfs_fs *fs, const struct sfs_layout *l, void *buf, size_
 int sfs_fs_write(struct sfs_fs *fs, const struct sfs_layout *l, const void *buf, size_t len,
 		 uint64_t off, bool sync)
 {
-	return do_io(fs, l, (void *)buf, len, off, true, sync);
+	return do_io(fs, l, (void *)buf, len, off, true, sync, false);
+}
+
+int sfs_fs_write_pinned(struct sfs_fs *fs, const struct sfs_layout *l, const void *buf, size_t len,
+			uint64_t off)
+{
+	return do_io(fs, l, (void *)buf, len, off, true, false, true);
 }
 
 int sfs_fs_read(struct sfs_fs *fs, const struct sfs_layout *l, void *buf, size_t len, uint64_t off)
 {
-	return do_io(fs, l, buf, len, off, false, false);
+	return do_io(fs, l, buf, len, off, false, false, false);
 }
 
 /* Run one object request per stripe, all at once. */

@@ -41,6 +41,12 @@ const char *sfs_fs_name(struct sfs_fs *fs);
  * fdatasync'd before the reply).  0 or -errno. */
 int sfs_fs_write(struct sfs_fs *fs, const struct sfs_layout *l, const void *buf, size_t len,
 		 uint64_t off, bool sync);
+/* sfs_fs_write for a buffer the caller pins (struct sfs_call's
+ * bulk_out_pinned): untouched until this returns, and after a failure never
+ * written again (unmapped, not reused).  Its pages then go to the sockets
+ * without being copied. */
+int sfs_fs_write_pinned(struct sfs_fs *fs, const struct sfs_layout *l, const void *buf, size_t len,
+			uint64_t off);
 /* Read len bytes at off; holes and short objects read as zeros.  0 or -errno. */
 int sfs_fs_read(struct sfs_fs *fs, const struct sfs_layout *l, void *buf, size_t len, uint64_t off);
 /* Cut every object to what a file of `size` bytes needs.  0 or -errno. */

@@ -22,13 +22,16 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +96,7 @@ struct ost {
 	 * across every change of an object's allocation, so the count is exact). */
 	int64_t used;
 	pthread_mutex_t cap_lock;
+	atomic_bool no_direct; /* its file system refused O_DIRECT I/O */
 };
 
 static struct oss_opts opts;
@@ -183,7 +187,19 @@ static int ost_open(struct ost *o)
 		if (o->subdir_fd[i] < 0)
 			return error("cannot open '%s': %s", p, strerror(errno));
 	}
+	/* The index the MDS gave this OST before, if any: requests are served
+	 * from the first moment after a restart, not only once the MDS has
+	 * answered our registration again (clients that reconnect at once
+	 * would otherwise be told ESTALE). */
 	o->index = SFS_NO_OST;
+	snprintf(p, sizeof(p), "%s/ost_index", o->path);
+	if (util_read_file(p, 64, &text, &len) == 0) {
+		char *end;
+		unsigned long v = strtoul(text, &end, 10);
+		if (end != text && v < SFS_NO_OST)
+			o->index = (uint32_t)v;
+		free(text);
+	}
 	return 0;
 }
 
@@ -267,6 +283,50 @@ struct conn {
 	uint8_t *bulk;       /* SFS_MAX_BULK bytes, for data in and out */
 };
 
+/* Direct I/O: a write of at least this much, aligned to DIO_ALIGN in
+ * offset and length, goes from our buffer straight to the disk (O_DIRECT)
+ * instead of through the page cache.  Writing into the page cache was most
+ * of this server's CPU time (the copy into fresh pages, delayed allocation,
+ * then writeback and freeing the pages), and the CPU is what the whole file
+ * system shares; the disk takes large direct writes faster than the page
+ * cache can be filled and flushed.  Smaller or unaligned writes (and OSTs on
+ * file systems without O_DIRECT, such as some tmpfs) stay buffered.  Both
+ * kinds may mix on one object: the kernel writes back and drops cached
+ * pages of the range before a direct write. */
+#define DIO_MIN   (64u * 1024)
+#define DIO_ALIGN 4096u
+
+static bool want_direct(uint64_t off, size_t len)
+{
+	return len >= DIO_MIN && off % DIO_ALIGN == 0 && len % DIO_ALIGN == 0;
+}
+
+/* Switch O_DIRECT on or off on fd; false if the file system refuses it. */
+static bool set_direct(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return false;
+	int nfl = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+	return nfl == fl || fcntl(fd, F_SETFL, nfl) == 0;
+}
+
+/* pwrite all of buf at off; 0 or -errno. */
+static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off, size_t *done)
+{
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = pwrite(fd, buf + *done, len - *done, (off_t)(off + *done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
 static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t blen, struct sfs_obj_write_rep *r)
 {
 	struct ost *o = find_ost(q->ost);
@@ -293,26 +353,30 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 			return rc;
 		}
 	}
-	while (done < blen) {
-		ssize_t n = pwrite(fd, c->bulk + done, blen - done, (off_t)(q->offset + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
+	bool direct = want_direct(q->offset, blen) && !atomic_load(&o->no_direct) && set_direct(fd, true);
+	if (direct) {
+		rc = write_all(fd, c->bulk, blen, q->offset, &done);
+		if (rc == -EINVAL && done == 0) {
+			/* This file system takes O_DIRECT opens but not the I/O:
+			 * stay buffered on this OST from now on. */
+			atomic_store(&o->no_direct, true);
+			direct = false;
+			set_direct(fd, false);
 		}
-		done += (size_t)n;
 	}
+	if (!direct)
+		rc = write_all(fd, c->bulk, blen, q->offset, &done);
 	if (opts.capacity > 0) {
 		cap_account(o, fd, st.st_blocks);
 		pthread_mutex_unlock(&o->cap_lock);
 	}
 	if (!rc && q->sync && fdatasync(fd))
 		rc = -errno;
-	/* Start writing the range back now, without waiting for it: otherwise
-	 * dirty pages pile up (the kernel starts at 10% of memory) and a
-	 * client's fsync or close after a long write waits for all of them. */
-	if (!rc && !q->sync && done)
+	/* Start writing a buffered range back now, without waiting for it:
+	 * otherwise dirty pages pile up (the kernel starts at 10% of memory)
+	 * and a client's fsync or close after a long write waits for all of
+	 * them. */
+	if (!rc && !direct && !q->sync && done)
 		sync_file_range(fd, (off_t)q->offset, (off_t)done, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (rc)
@@ -321,36 +385,111 @@ static int do_write(struct conn *c, const struct sfs_obj_write_req *q, size_t bl
 	return 0;
 }
 
-static int do_read(struct conn *c, const struct sfs_obj_read_req *q, struct sfs_count_rep *r)
+/*
+ * READ, answered from the page cache with sendfile: the reply's header and
+ * payload, then the object's bytes straight from the cached pages to the
+ * socket.  Copying them into a buffer of ours first (pread) was most of
+ * this server's CPU on reads.  The reply promises `count` bytes (what the
+ * object holds in the range when the request is served); should the object
+ * shrink meanwhile, the rest is sent as zeros, which is what a read racing
+ * a truncate may see.  0 once the reply is sent, 1 when it was not
+ * (the caller answers the error in *err), or -errno: the socket is bad.
+ */
+static int serve_read(struct conn *c, const struct sfs_hdr *h, const struct sfs_obj_read_req *q, int *err)
 {
 	struct ost *o = find_ost(q->ost);
-	if (!o)
-		return -ESTALE;
-	if (q->len > SFS_MAX_IO)
-		return -EINVAL;
-	r->count = 0;
+	*err = 0;
+	if (!o) {
+		*err = -ESTALE;
+		return 1;
+	}
+	if (q->len > SFS_MAX_IO || q->offset > (1ULL << 60)) {
+		*err = -EINVAL;
+		return 1;
+	}
 	int fd = obj_open(o, q->objid, O_RDONLY);
-	if (fd == -ENOENT)
-		return 0; /* never written: a hole */
-	if (fd < 0)
-		return fd;
-	size_t done = 0;
+	uint64_t count = 0;
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st)) {
+			*err = -errno;
+			close(fd);
+			return 1;
+		}
+		if ((uint64_t)st.st_size > q->offset)
+			count = (uint64_t)st.st_size - q->offset;
+		if (count > q->len)
+			count = q->len;
+	} else if (fd != -ENOENT) { /* never written: a hole, 0 bytes */
+		*err = fd;
+		return 1;
+	}
+	throttle((size_t)count);
+	struct sfs_count_rep r = { .count = (uint32_t)count };
+	uint8_t p[SFS_MAX_PAYLOAD], hb[SFS_HDR_LEN];
+	int plen = sfs_encode(SFS_CLTOOS_READ, true, &r, p, sizeof(p));
+	if (plen < 0) {
+		if (fd >= 0)
+			close(fd);
+		*err = plen;
+		return 1;
+	}
+	struct sfs_hdr rh = { .version = SFS_VERSION, .flags = SFS_FLAG_REPLY, .op = SFS_CLTOOS_READ,
+			      .reqid = h->reqid, .plen = (uint32_t)plen, .blen = (uint32_t)count };
+	sfs_hdr_encode(&rh, hb);
+	struct iovec iov[2] = { { hb, sizeof(hb) }, { p, (size_t)plen } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	size_t left = sizeof(hb) + (size_t)plen;
 	int rc = 0;
-	while (done < q->len) {
-		ssize_t n = pread(fd, c->bulk + done, q->len - done, (off_t)(q->offset + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	while (left) { /* a frame head is a few dozen bytes: one send almost always */
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | (count ? MSG_MORE : 0));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EPIPE;
+			break;
+		}
+		left -= (size_t)n;
+		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
+			n -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
+			mh.msg_iov->iov_len -= (size_t)n;
+		}
+	}
+	off_t pos = (off_t)q->offset;
+	uint64_t sent = 0;
+	while (!rc && sent < count) {
+		ssize_t n = sendfile(c->fd, fd, &pos, (size_t)(count - sent));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EINVAL && errno != ENOSYS) {
 			rc = -errno;
 			break;
 		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
+		if (n <= 0)
+			break; /* the object shrank, or cannot be sent from: below */
+		sent += (uint64_t)n;
 	}
-	close(fd);
-	throttle(done);
-	r->count = (uint32_t)done;
+	if (!rc && sent < count) {
+		/* Whatever pread still finds, zeros past it. */
+		size_t want = (size_t)(count - sent), got = 0;
+		while (got < want) {
+			ssize_t n = pread(fd, c->bulk + got, want - got, (off_t)(q->offset + sent + got));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		memset(c->bulk + got, 0, want - got);
+		rc = net_write_full(c->fd, c->bulk, want);
+	}
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -438,7 +577,8 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	union sfs_msg *in = malloc(sizeof(*in)), *out = malloc(sizeof(*out));
 	uint8_t p[SFS_MAX_PAYLOAD];
-	c->bulk = malloc(SFS_MAX_BULK);
+	/* Page-aligned, for direct I/O. */
+	c->bulk = aligned_alloc(DIO_ALIGN, SFS_MAX_BULK);
 	if (!in || !out || !c->bulk)
 		goto done;
 	if (sfs_serve_hello(c->fd, opts.munge_socket, fsname, 0, &c->peer))
@@ -472,11 +612,16 @@ static void *conn_main(void *arg)
 		case SFS_CLTOOS_WRITE:
 			rc = do_write(c, &in->obj_write_req, h.blen, &out->obj_write_rep);
 			break;
-		case SFS_CLTOOS_READ:
-			rc = do_read(c, &in->obj_read_req, &out->count_rep);
-			rbulk = c->bulk;
-			rblen = out->count_rep.count;
+		case SFS_CLTOOS_READ: {
+			int err;
+			rc = serve_read(c, &h, &in->obj_read_req, &err);
+			if (rc < 0)
+				goto done; /* the socket broke mid-reply */
+			if (rc == 0)
+				continue; /* answered */
+			rc = err;
 			break;
+		}
 		case SFS_CLTOOS_PUNCH:
 			rc = do_punch(&in->obj_punch_req);
 			break;
@@ -531,10 +676,20 @@ static int ost_register(struct ost *o)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&ost_lock);
-	if (o->index != r.ost)
+	bool changed = o->index != r.ost;
+	if (changed)
 		log_info("OST '%s' (%s) is index %u", o->path, o->uuid, r.ost);
 	o->index = r.ost;
 	pthread_mutex_unlock(&ost_lock);
+	if (changed) {
+		char p[4200], v[16];
+		int n = snprintf(v, sizeof(v), "%u\n", r.ost);
+		snprintf(p, sizeof(p), "%s/ost_index", o->path);
+		int wrc = util_write_file_atomic(p, v, (size_t)n, 0644);
+		if (wrc)
+			log_warn("cannot write '%s': %s; after a restart this OST answers only once registered again",
+				 p, strerror(-wrc));
+	}
 	return 0;
 }
 
