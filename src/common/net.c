@@ -222,6 +222,51 @@ int net_write_full(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int net_rbuf_read(struct net_rbuf *r, int fd, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	if (r->fd != fd) {
+		r->fd = fd;
+		r->off = r->len = 0;
+	}
+	while (n) {
+		if (r->off == r->len) {
+			if (d && n >= sizeof(r->b))
+				return net_read_full(fd, d, n);
+			ssize_t k = read(fd, r->b, sizeof(r->b));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0)
+				return -EPIPE;
+			r->off = 0;
+			r->len = (size_t)k;
+		}
+		size_t k = r->len - r->off < n ? r->len - r->off : n;
+		if (d) {
+			memcpy(d, r->b + r->off, k);
+			d += k;
+		}
+		r->off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+void net_iov_advance(struct iovec **iov, size_t *iovcnt, size_t sent)
+{
+	while (*iovcnt && sent >= (*iov)->iov_len) {
+		sent -= (*iov)->iov_len;
+		(*iov)++;
+		(*iovcnt)--;
+	}
+	if (*iovcnt) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + sent;
+		(*iov)->iov_len -= sent;
+	}
+}
+
 int net_split_hostport(const char *s, char **host, int *port, int def_port)
 {
 	const char *colon;

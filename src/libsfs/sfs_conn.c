@@ -209,15 +209,7 @@ static int send_spliced(struct sfs_conn *c, struct sfs_hdr *h, const uint8_t *pa
 		if (n < 0)
 			return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;
 		left -= (size_t)n;
-		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= (ssize_t)mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= (size_t)n;
-		}
+		net_iov_advance(&mh.msg_iov, &mh.msg_iovlen, (size_t)n);
 	}
 	size_t off = 0;
 	while (off < blen) {
@@ -371,66 +363,18 @@ static int reconnect(struct sfs_conn *c)
 	}
 }
 
-/* The receiver's read buffer: one read() takes whatever the server has sent
- * (often a whole reply, or several), instead of one read for the header and
- * one for the payload.  Bulk data larger than the buffer is read straight
- * into the caller's buffer. */
-struct rbuf {
-	int fd;
-	size_t off, len;
-	uint8_t b[16384];
-};
-
-/* Exactly n bytes from fd.  0, -EPIPE at EOF, or -errno. */
-static int rb_read(struct rbuf *r, int fd, void *dst, size_t n)
+/* Read and drop n bytes (a reply nobody waits for any more). */
+static void discard(struct net_rbuf *r, int fd, size_t n)
 {
-	uint8_t *d = dst;
-	if (r->fd != fd) {
-		r->fd = fd; /* a new socket: what was buffered belonged to the old one */
-		r->off = r->len = 0;
-	}
-	while (n) {
-		if (r->off == r->len) {
-			if (n >= sizeof(r->b))
-				return net_read_full(fd, d, n);
-			ssize_t k = read(fd, r->b, sizeof(r->b));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return -errno;
-			if (k == 0)
-				return -EPIPE;
-			r->off = 0;
-			r->len = (size_t)k;
-		}
-		size_t k = r->len - r->off < n ? r->len - r->off : n;
-		if (d)
-			memcpy(d, r->b + r->off, k);
-		r->off += k;
-		if (d)
-			d += k;
-		n -= k;
-	}
-	return 0;
-}
-
-static void discard(struct rbuf *r, int fd, size_t n)
-{
-	char tmp[4096];
-	while (n) {
-		size_t k = n > sizeof(tmp) ? sizeof(tmp) : n;
-		if (rb_read(r, fd, tmp, k))
-			return;
-		n -= k;
-	}
+	(void)net_rbuf_read(r, fd, NULL, n);
 }
 
 /* Read one reply and complete its call.  0, or -errno: the socket is bad. */
-static int receive_one(struct sfs_conn *c, struct rbuf *rb, int fd)
+static int receive_one(struct sfs_conn *c, struct net_rbuf *rb, int fd)
 {
 	struct sfs_hdr h;
 	uint8_t hb[SFS_HDR_LEN];
-	int rc = rb_read(rb, fd, hb, sizeof(hb));
+	int rc = net_rbuf_read(rb, fd, hb, sizeof(hb));
 	if (!rc)
 		rc = sfs_hdr_decode(hb, &h);
 	if (rc)
@@ -438,7 +382,7 @@ static int receive_one(struct sfs_conn *c, struct rbuf *rb, int fd)
 	if (!(h.flags & SFS_FLAG_REPLY))
 		return -EPROTO;
 	uint8_t p[SFS_MAX_PAYLOAD];
-	if ((rc = rb_read(rb, fd, p, h.plen)))
+	if ((rc = net_rbuf_read(rb, fd, p, h.plen)))
 		return rc;
 	pthread_mutex_lock(&c->lock);
 	struct sfs_call *call = find_call(c, h.reqid);
@@ -459,7 +403,7 @@ static int receive_one(struct sfs_conn *c, struct rbuf *rb, int fd)
 		if (h.blen > call->bulk_in_cap) {
 			rc = -EPROTO;
 		} else {
-			rc = rb_read(rb, fd, call->bulk_in, h.blen);
+			rc = net_rbuf_read(rb, fd, call->bulk_in, h.blen);
 			call->bulk_in_len = h.blen;
 		}
 	}
@@ -481,7 +425,7 @@ static int receive_one(struct sfs_conn *c, struct rbuf *rb, int fd)
 static void *receiver_main(void *arg)
 {
 	struct sfs_conn *c = arg;
-	struct rbuf *rb = malloc(sizeof(*rb));
+	struct net_rbuf *rb = malloc(sizeof(*rb));
 	if (!rb) {
 		log_error("out of memory for the receiver of '%s:%d'", c->host, c->port);
 		return NULL;

@@ -533,47 +533,11 @@ static bool squash_exempt(int fd)
 	return hit;
 }
 
-/* A connection's reader: one read() takes whatever the client has sent (often
- * the header and payload of a request, or several requests), instead of one
- * read for the header and one for the payload. */
-struct rbuf {
-	int fd;
-	size_t off, len;
-	uint8_t b[16384];
-};
-
-/* Exactly n bytes.  0, -EPIPE at EOF, or -errno. */
-static int rb_read(struct rbuf *r, void *dst, size_t n)
-{
-	uint8_t *d = dst;
-	while (n) {
-		if (r->off == r->len) {
-			if (n >= sizeof(r->b))
-				return net_read_full(r->fd, d, n);
-			ssize_t k = read(r->fd, r->b, sizeof(r->b));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return -errno;
-			if (k == 0)
-				return -EPIPE;
-			r->off = 0;
-			r->len = (size_t)k;
-		}
-		size_t k = r->len - r->off < n ? r->len - r->off : n;
-		memcpy(d, r->b + r->off, k);
-		r->off += k;
-		d += k;
-		n -= k;
-	}
-	return 0;
-}
-
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	MDB_txn *rtxn = NULL;
-	struct rbuf *rb = NULL;
+	struct net_rbuf *rb = NULL;
 	uint8_t p[SFS_MAX_PAYLOAD];
 	if (sfs_serve_hello(c->fd, M.o.munge_socket, M.o.fsname, 1, &c->peer))
 		goto out;
@@ -589,7 +553,7 @@ static void *conn_main(void *arg)
 	for (;;) {
 		struct sfs_hdr h;
 		uint8_t hb[SFS_HDR_LEN];
-		int rc = rb_read(rb, hb, sizeof(hb));
+		int rc = net_rbuf_read(rb, c->fd, hb, sizeof(hb));
 		if (!rc)
 			rc = sfs_hdr_decode(hb, &h);
 		if (rc == -EPIPE)
@@ -607,13 +571,13 @@ static void *conn_main(void *arg)
 		if (!it)
 			break;
 		it->h = h;
-		if ((rc = rb_read(rb, p, h.plen))) {
+		if ((rc = net_rbuf_read(rb, c->fd, p, h.plen))) {
 			free(it);
 			break;
 		}
 		if (h.blen) {
 			it->bulk = malloc(h.blen);
-			if (!it->bulk || rb_read(rb, it->bulk, h.blen)) {
+			if (!it->bulk || net_rbuf_read(rb, c->fd, it->bulk, h.blen)) {
 				free(it->bulk);
 				free(it);
 				break;

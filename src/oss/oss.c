@@ -450,15 +450,7 @@ static int serve_read(struct conn *c, const struct sfs_hdr *h, const struct sfs_
 			break;
 		}
 		left -= (size_t)n;
-		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= (ssize_t)mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= (size_t)n;
-		}
+		net_iov_advance(&mh.msg_iov, &mh.msg_iovlen, (size_t)n);
 	}
 	off_t pos = (off_t)q->offset;
 	uint64_t sent = 0;

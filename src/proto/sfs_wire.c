@@ -26,11 +26,11 @@ int sfs_send(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
 	struct iovec iov[3] = {
 		{ h, sizeof(h) }, { (void *)payload, plen }, { (void *)bulk, blen },
 	};
-	int n = bulk && blen ? 3 : 2;
+	size_t n = bulk && blen ? 3 : 2;
 	struct iovec *v = iov;
 	size_t total = sizeof(h) + plen + (n == 3 ? blen : 0);
 	while (total) {
-		struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)n };
+		struct msghdr mh = { .msg_iov = v, .msg_iovlen = n };
 		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -38,15 +38,7 @@ int sfs_send(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
 			return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;
 		}
 		total -= (size_t)w;
-		while (n && (size_t)w >= v->iov_len) {
-			w -= (ssize_t)v->iov_len;
-			v++;
-			n--;
-		}
-		if (n) {
-			v->iov_base = (char *)v->iov_base + w;
-			v->iov_len -= (size_t)w;
-		}
+		net_iov_advance(&v, &n, (size_t)w);
 	}
 	return 0;
 }

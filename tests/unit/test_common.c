@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -171,6 +173,58 @@ static void test_evloop_timers(void **state)
 	evloop_free(l);
 }
 
+/* The buffered reader: exact lengths across reads, dropping with NULL,
+ * large reads straight through, EOF, and a new fd dropping what was buffered. */
+static void test_rbuf(void **state)
+{
+	(void)state;
+	int sv[2], sv2[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
+	static struct net_rbuf r = { .fd = -1 };
+	static uint8_t big[40000], got[40000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	assert_int_equal(net_write_full(sv[1], "helloworld", 10), 0);
+	assert_int_equal(net_write_full(sv[1], big, sizeof(big)), 0);
+	char a[6] = { 0 };
+	assert_int_equal(net_rbuf_read(&r, sv[0], a, 5), 0);
+	assert_string_equal(a, "hello");
+	assert_int_equal(net_rbuf_read(&r, sv[0], NULL, 5), 0); /* "world" dropped */
+	assert_int_equal(net_rbuf_read(&r, sv[0], got, sizeof(got)), 0);
+	assert_memory_equal(got, big, sizeof(big));
+	/* Another socket: nothing of the first one's buffer leaks into it. */
+	assert_int_equal(net_write_full(sv[1], "stale", 5), 0);
+	assert_int_equal(net_rbuf_read(&r, sv[0], a, 1), 0);
+	assert_int_equal(net_write_full(sv2[1], "fresh", 5), 0);
+	assert_int_equal(net_rbuf_read(&r, sv2[0], a, 5), 0);
+	assert_memory_equal(a, "fresh", 5);
+	close(sv2[1]);
+	assert_int_equal(net_rbuf_read(&r, sv2[0], a, 1), -EPIPE);
+	close(sv[0]), close(sv[1]), close(sv2[0]);
+}
+
+/* Stepping an iovec array past a short send, inside and across elements. */
+static void test_iov_advance(void **state)
+{
+	(void)state;
+	char x[4], y[6];
+	struct iovec v[2] = { { x, sizeof(x) }, { y, sizeof(y) } }, *p = v;
+	size_t n = 2;
+	net_iov_advance(&p, &n, 3);
+	assert_ptr_equal(p, v);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(p->iov_base, x + 3);
+	assert_int_equal(p->iov_len, 1);
+	net_iov_advance(&p, &n, 3);
+	assert_ptr_equal(p, v + 1);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(p->iov_base, y + 2);
+	assert_int_equal(p->iov_len, 4);
+	net_iov_advance(&p, &n, 4);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +235,8 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_split_hostport),
 		cmocka_unit_test(test_evloop_timers),
+		cmocka_unit_test(test_rbuf),
+		cmocka_unit_test(test_iov_advance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
