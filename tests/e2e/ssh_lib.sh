@@ -126,3 +126,29 @@ jpath() {
 		for $k (split /\./, $ARGV[0]) { $d = ref($d) eq "ARRAY" ? $d->[$k] : $d->{$k} }
 		print ref($d) ? JSON::PP->new->canonical->encode($d) : (defined $d ? $d : ""), "\n"' "$1"
 }
+
+# ssh_manager_up [STRATUSD-ARGS...]: the test's own stratusd (state in $T/state,
+# admin password in $T/pw) on a free /24 of its own for the nodes ($net), and
+# the CLI logged in to it ($STRATUS_CONFIG).  Sets S, net, U, CURL, token and
+# api METHOD PATH [curl args] for the REST API.  Bails out on any failure.
+ssh_manager_up() {
+	local x y try
+	S="$T/state"
+	mkdir -p "$S"
+	echo "pw-$$-$RANDOM" >"$T/pw"
+	"$BIN/stratusd" --state-dir "$S" --init-admin admin --password-file "$T/pw" >/dev/null 2>&1 || bail "init-admin failed"
+	x=$(( ($$ / 256) % 200 + 20 )); y=$(( ($$ + 101) % 256 ))
+	for try in 0 1 2 3 4 5 6 7; do
+		net="10.$x.$(( (y + try) % 256 ))"
+		[ "$net" != "$SSH_NET" ] && ! ip -4 route show | grep -q "^$net\." && break
+	done
+	t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" "$@" --log-level debug
+	t_wait 20 "stratusd port file" test -s "$T/port" || bail "stratusd did not start"
+	U="https://127.0.0.1:$(cat "$T/port")/api/v1"
+	CURL=(curl -sS --max-time 60 --noproxy '*' --cacert "$S/tls/cert.pem")
+	token=$("${CURL[@]}" -X POST "$U/login" -d "{\"username\":\"admin\",\"password\":\"$(cat "$T/pw")\"}" | jpath token)
+	export STRATUS_CONFIG="$T/cli/config.ini"
+	stratus initialize --batch --url "https://127.0.0.1:$(cat "$T/port")" --username admin --password-file "$T/pw" \
+		--ca "$S/tls/cert.pem" >/dev/null || bail "stratus initialize failed"
+}
+api() { local m=$1 p=$2; shift 2; "${CURL[@]}" -H "Authorization: Bearer $token" -X "$m" "$U$p" "$@"; }

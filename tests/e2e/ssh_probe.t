@@ -19,24 +19,7 @@ ssh-keygen -q -t ed25519 -N '' -C "pool-$$" -f "$T/poolkey" || bail "ssh-keygen 
 ssh_net_up || bail "cannot make the test's bridge"
 for i in 1 2 3; do ssh_machine_up "$i" || bail "machine$i did not start"; done
 
-S="$T/state"
-mkdir -p "$S"
-echo "pw-$$-$RANDOM" >"$T/pw"
-"$BIN/stratusd" --state-dir "$S" --init-admin admin --password-file "$T/pw" >/dev/null 2>&1 || bail "init-admin failed"
-x=$(( ($$ / 256) % 200 + 20 )); y=$(( ($$ + 101) % 256 ))
-for try in 0 1 2 3 4 5 6 7; do
-	net="10.$x.$(( (y + try) % 256 ))"
-	[ "$net" != "$SSH_NET" ] && ! ip -4 route show | grep -q "^$net\." && break
-done
-t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --retry-max 0 --log-level debug
-t_wait 20 "stratusd port file" test -s "$T/port" || bail "stratusd did not start"
-U="https://127.0.0.1:$(cat "$T/port")/api/v1"
-CURL=(curl -sS --max-time 60 --noproxy '*' --cacert "$S/tls/cert.pem")
-token=$("${CURL[@]}" -X POST "$U/login" -d "{\"username\":\"admin\",\"password\":\"$(cat "$T/pw")\"}" | jpath token)
-api() { local m=$1 p=$2; shift 2; "${CURL[@]}" -H "Authorization: Bearer $token" -X "$m" "$U$p" "$@"; }
-export STRATUS_CONFIG="$T/cli/config.ini"
-stratus initialize --batch --url "https://127.0.0.1:$(cat "$T/port")" --username admin --password-file "$T/pw" \
-	--ca "$S/tls/cert.pem" >/dev/null || bail "stratus initialize failed"
+ssh_manager_up --retry-max 0
 
 C="pc$$"
 live_nodes() { api GET "/clusters/$C/nodes" 2>/dev/null | grep -qE '"state":"(Acquiring|Preparing|Ready|Failed|Terminating)"'; }

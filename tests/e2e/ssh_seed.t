@@ -35,20 +35,7 @@ t_on_cleanup "rmdir '$DATA'"
 SSH_PRIVATE_DATA=$DATA
 for i in $(seq 1 $NM); do ssh_machine_up "$i" || bail "machine$i did not start"; m_count_mounts "$i"; done
 
-S="$T/state"
-mkdir -p "$S"
-echo "pw-$$-$RANDOM" >"$T/pw"
-"$BIN/stratusd" --state-dir "$S" --init-admin admin --password-file "$T/pw" >/dev/null 2>&1 || bail "init-admin failed"
-x=$(( ($$ / 256) % 200 + 20 )); y=$(( ($$ + 101) % 256 ))
-for try in 0 1 2 3 4 5 6 7; do
-	net="10.$x.$(( (y + try) % 256 ))"
-	[ "$net" != "$SSH_NET" ] && ! ip -4 route show | grep -q "^$net\." && break
-done
-t_start stratusd "$BIN/stratusd" --state-dir "$S" --port 0 --port-file "$T/port" --network "$net.0/24" --log-level debug
-t_wait 20 "stratusd port file" test -s "$T/port" || bail "stratusd did not start"
-export STRATUS_CONFIG="$T/cli/config.ini"
-stratus initialize --batch --url "https://127.0.0.1:$(cat "$T/port")" --username admin --password-file "$T/pw" \
-	--ca "$S/tls/cert.pem" >/dev/null || bail "stratus initialize failed"
+ssh_manager_up
 
 ST=st$$
 C=c$$
