@@ -38,6 +38,7 @@
 #include "common/net.h"
 #include "common/util.h"
 #include "libsfs/sfs_fs.h"
+#include "libsfs/sfs_lcache.h"
 #include "libsfs/sfs_layout.h"
 
 struct mount_opts {
@@ -57,6 +58,7 @@ struct mount_opts {
 	int64_t readahead;
 	int64_t write_behind;
 	bool direct_write;
+	bool leases;
 };
 
 static const struct cfg_opt mount_table[] = {
@@ -74,6 +76,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_INT("threads", 0, struct mount_opts, threads, "32", 2, 256, "FUSE worker threads: how many requests are served at once"),
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
+	CFG_BOOL("leases", 0, struct mount_opts, leases, "true", "take directory leases from the MDS: answer lookups and stats of names this mount has seen until another client needs them (off with more than one mds-conns)"),
 	CFG_BOOL("direct-write", 0, struct mount_opts, direct_write, "true", "write-only opens bypass the kernel's page cache (FUSE direct I/O): no copy into pages nobody can read through that descriptor"),
 	CFG_SIZE("readahead", 0, struct mount_opts, readahead, "8m", 0, 1LL << 30, "the kernel's read-ahead for this mount (0: leave the kernel's 128k); several stripes ahead keep several OSSs busy for one reader"),
 	CFG_END
@@ -439,6 +442,77 @@ static bool dk_absent(uint64_t dir, const char *name)
 	return absent;
 }
 
+/* ---- directory leases (libsfs/sfs_lcache.h) ----
+ *
+ * A lookup or create answered under a lease of the MDS on the directory is
+ * kept, and later lookups and stats of it are answered here until the MDS
+ * recalls the lease: that happens before any other client reads or
+ * changes the directory or changes the inode, so the answer is as fresh as
+ * the MDS's own.  The recall is forgotten at once, in the receiver thread
+ * (before any reply read after it), and given back to the MDS by the
+ * releaser thread. */
+
+struct recall {
+	struct sfs_lease_msg m;
+	struct recall *next;
+};
+static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
+static struct recall *rq_head, **rq_tail = &rq_head;
+static pthread_t releaser;
+
+static void on_recall(void *arg, uint16_t op, const void *msg)
+{
+	const struct sfs_lease_msg *m = msg;
+	lc_lease_forget(m->dir, m->lease);
+	struct recall *r = malloc(sizeof(*r));
+	if (!r) {
+		log_error("out of memory: the lease on directory %" PRIu64 " is not given back; the MDS takes it back after its timeout", m->dir);
+		return;
+	}
+	r->m = *m;
+	r->next = NULL;
+	pthread_mutex_lock(&rq_lock);
+	*rq_tail = r;
+	rq_tail = &r->next;
+	pthread_cond_signal(&rq_cond);
+	pthread_mutex_unlock(&rq_lock);
+}
+
+static void *releaser_main(void *arg)
+{
+	for (;;) {
+		pthread_mutex_lock(&rq_lock);
+		while (!rq_head)
+			pthread_cond_wait(&rq_cond, &rq_lock);
+		struct recall *r = rq_head;
+		rq_head = r->next;
+		if (!rq_head)
+			rq_tail = &rq_head;
+		pthread_mutex_unlock(&rq_lock);
+		int rc = sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_RELEASE, &r->m, NULL);
+		if (rc)
+			log_warn("giving back the lease on directory %" PRIu64 " failed: %s", r->m.dir, strerror(-rc));
+		free(r);
+	}
+	return NULL;
+}
+
+/* The MDS connection's generation, to tag what leases cover; 0: no leases. */
+static uint64_t lease_gen(void)
+{
+	return O.leases && O.mds_conns <= 1 ? sfs_conn_generation(sfs_fs_mds(FS)) : 0;
+}
+
+/* dir/name -> *a answered with lease `lease` by a call started at generation gen. */
+static void lease_entry(uint64_t gen, uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t lease)
+{
+	if (!gen || !lease || lease_gen() != gen)
+		return; /* a reply to a call resent after a reconnect: its lease died with the old connection */
+	lc_lease_add(dir, lease, gen);
+	lc_put_entry(dir, name, a, lease, gen);
+}
+
 /* ---- helpers ---- */
 
 static void cred_of(fuse_req_t req, struct sfs_cred *c)
@@ -571,6 +645,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
+	uint64_t gen = lease_gen();
+	if (gen && lc_get_entry(parent, name, gen, &r.attr)) {
+		reply_entry(req, &r.attr);
+		return;
+	}
 	if (dk_absent(parent, name)) {
 		atomic_fetch_add(&st_lookup_local, 1);
 		/* Known missing (see "names known to be absent"); the kernel caches nothing. */
@@ -588,10 +667,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &r.attr);
+		return;
+	}
+	lease_entry(gen, parent, name, &r.attr, r.lease);
+	reply_entry(req, &r.attr);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -606,12 +687,21 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, (double)left / 1000.0);
 		return;
 	}
+	uint64_t gen = lease_gen();
+	if (gen && lc_get_attr(ino, gen, &r.attr)) {
+		reply_attr(req, &r.attr);
+		return;
+	}
 	cred_of(req, &q.cred);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		reply_attr(req, &r.attr);
+		return;
+	}
+	uint64_t dir;
+	if (gen && r.lease && lease_gen() == gen && (dir = lc_lease_dir(r.lease, gen)))
+		lc_put_attr(dir, &r.attr, r.lease, gen);
+	reply_attr(req, &r.attr);
 }
 
 static int get_layout(struct sfs_cred *c, uint64_t ino, struct sfs_layout *l)
@@ -633,6 +723,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct sfs_attr_rep r;
 	int rc = 0;
 	dcache_drop(ino);
+	lc_drop_ino(ino);
 	cred_of(req, &q.cred);
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		q.valid |= SFS_SET_MODE;
@@ -803,7 +894,9 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
 	}
 	dcache_drop(parent);
+	lc_drop_ino(parent);
 	int64_t sent = util_mono_ms();
+	uint64_t gen = lease_gen();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
 	if (rc == -EEXIST) {
 		dk_drop(parent);
@@ -822,6 +915,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	dcache_put(&r->pattr);
 	dk_added(parent, name, r->pseq, sent);
+	lease_entry(gen, parent, name, &r->attr, r->lease);
 	if (!fi) {
 		reply_entry(req, &r->attr);
 		free(r);
@@ -868,6 +962,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	dcache_drop(parent);
+	lc_drop_ino(parent);
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
 	if (rc) {
@@ -893,6 +988,8 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	struct sfs_attr_rep r;
 	dcache_drop(parent);
+	lc_drop_ino(parent);
+	lc_drop_entry(parent, name); /* and the attributes of what it names */
 	if (op == SFS_CLTOMD_RMDIR)
 		dcache_clear(); /* the removed directory's own entry, whose ino we do not know here */
 	int rc = sfs_rpc(MDS, op, &q, &r);
@@ -932,6 +1029,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
 	dcache_drop(parent);
 	dcache_drop(newparent);
+	lc_drop_ino(parent);
+	lc_drop_ino(newparent);
+	lc_drop_entry(parent, name);
+	lc_drop_entry(newparent, newname);
 	/* A rename adds a name to newparent (and, exchanging, to parent) at a
 	 * count we are not told: forget both. */
 	dk_drop(parent);
@@ -953,6 +1054,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	cred_of(req, &q.cred);
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
 	dcache_drop(newparent);
+	lc_drop_ino(newparent);
+	lc_drop_ino(ino);
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
 	if (rc) {
@@ -984,6 +1087,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->target, sizeof(q->target), "%s", target);
 	dcache_drop(parent);
+	lc_drop_ino(parent);
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
 	free(q);
@@ -1518,6 +1622,7 @@ static int push_size(fuse_req_t req, struct node *n, bool sync)
 		return 0;
 	struct sfs_attr_rep r;
 	cred_of(req, &q.cred);
+	lc_drop_ino(n->ino);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
 	if (rc && dirty) {
 		pthread_mutex_lock(&n->lock);
@@ -1575,6 +1680,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
 	cred_of(req, &q.cred);
+	if (q.has_size)
+		lc_drop_ino(ino);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
 	if (rc)
 		log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
@@ -1821,9 +1928,13 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		else if (!strcmp(name, XA_OSTS))
 			rc = osts_text(text, 64 * 1024, &len);
 		else if (!strcmp(name, XA_STATS)) {
+			uint64_t hits, recalls;
+			lc_stats(&hits, &recalls);
 			len = (size_t)snprintf(text, 64 * 1024, "lookups_to_mds %" PRIu64 "\nlookups_answered_missing_here %" PRIu64 "\n"
-					       "creates_that_opened_an_existing_file %" PRIu64 "\n",
-					       atomic_load(&st_lookup_mds), atomic_load(&st_lookup_local), atomic_load(&st_create_found));
+					       "creates_that_opened_an_existing_file %" PRIu64 "\n"
+					       "answered_under_lease %" PRIu64 "\nleases_recalled %" PRIu64 "\n",
+					       atomic_load(&st_lookup_mds), atomic_load(&st_lookup_local), atomic_load(&st_create_found),
+					       hits, recalls);
 			rc = 0;
 		} else {
 			len = (size_t)snprintf(text, 64 * 1024, "%s\n", mds_spec);
@@ -2178,6 +2289,11 @@ int main(int argc, char **argv)
 	struct sfs_fs_opts fo = { .mds_host = host, .mds_port = port, .munge_socket = O.munge_socket,
 				  .timeout_ms = O.timeout_ms, .conns_per_ost = (int)O.conns, .role = SFS_ROLE_CLIENT,
 				  .mds_conns = (int)O.mds_conns };
+	if (O.leases && O.mds_conns <= 1) {
+		fo.notify = on_recall;
+		if (pthread_create(&releaser, NULL, releaser_main, NULL))
+			die("cannot start a thread");
+	}
 	FS = sfs_fs_open(&fo, errbuf, sizeof(errbuf));
 	if (!FS)
 		die("cannot mount '%s:%d:/%s': %s", host, port, want_fs, errbuf);

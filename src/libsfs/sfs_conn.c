@@ -37,6 +37,8 @@ struct sfs_conn {
 	_Atomic int64_t timeout_ms;
 	int (*resolve)(void *, char **, int *);
 	void *resolve_arg;
+	void (*notify)(void *, uint16_t, const void *);
+	void *notify_arg;
 
 	pthread_mutex_t lock;
 	pthread_cond_t state_cond;     /* wakes the receiver's back-off */
@@ -85,7 +87,8 @@ static int dial(struct sfs_conn *c)
 	int rc = sfs_auth_encode(c->munge_socket, &cred, c->last_error, sizeof(c->last_error));
 	if (rc)
 		goto fail;
-	struct sfs_hello_req hq = { .role = c->role, .client_id = c->client_id };
+	struct sfs_hello_req hq = { .role = c->role, .client_id = c->client_id,
+				    .flags = c->notify ? SFS_HELLO_LEASES : 0 };
 	if (strlen(cred) > SFS_CRED_MAX) {
 		free(cred);
 		rc = -E2BIG;
@@ -379,9 +382,17 @@ static int receive_one(struct sfs_conn *c, struct net_rbuf *rb, int fd)
 		rc = sfs_hdr_decode(hb, &h);
 	if (rc)
 		return rc;
-	if (!(h.flags & SFS_FLAG_REPLY))
-		return -EPROTO;
 	uint8_t p[SFS_MAX_PAYLOAD];
+	if (!(h.flags & SFS_FLAG_REPLY)) {
+		/* A message of the server's own: only a lease recall, only to a
+		 * client that takes leases. */
+		struct sfs_lease_msg m;
+		if (h.op != SFS_MDTOCL_RECALL || !c->notify || h.blen || (rc = net_rbuf_read(rb, fd, p, h.plen)) ||
+		    (rc = sfs_decode(h.op, false, p, h.plen, &m)))
+			return rc ? rc : -EPROTO;
+		c->notify(c->notify_arg, h.op, &m);
+		return 0;
+	}
 	if ((rc = net_rbuf_read(rb, fd, p, h.plen)))
 		return rc;
 	pthread_mutex_lock(&c->lock);
@@ -476,6 +487,8 @@ struct sfs_conn *sfs_conn_open(const struct sfs_conn_opts *o, bool lazy, char *e
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 100000;
 	c->resolve = o->resolve;
 	c->resolve_arg = o->resolve_arg;
+	c->notify = o->notify;
+	c->notify_arg = o->notify_arg;
 	c->fd = -1;
 	c->pipefd[0] = c->pipefd[1] = -1;
 	pthread_mutex_init(&c->lock, NULL);

@@ -36,6 +36,11 @@ struct sfs_conn_opts {
 	 * unreachable since this monotonic ms (another connection to it saw it
 	 * go), so calls on this one fail no later than the others. */
 	int64_t down_since;
+	/* Optional: messages the server sends of its own (SFS_MDTOCL_RECALL),
+	 * given decoded to notify, from the receiver thread: it must not block
+	 * (queue the work).  Setting it asks the MDS for directory leases. */
+	void (*notify)(void *arg, uint16_t op, const void *msg);
+	void *notify_arg;
 };
 
 /* One request.  Fill op, req, rep (struct of the op's reply type, or NULL),

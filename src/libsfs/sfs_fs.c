@@ -215,7 +215,8 @@ struct sfs_fs *sfs_fs_open(const struct sfs_fs_opts *o, char *errbuf, size_t err
 	fs->client_id = sfs_random_id();
 	pthread_mutex_init(&fs->lock, NULL);
 	struct sfs_conn_opts co = { .host = fs->mds_host, .port = o->mds_port, .munge_socket = fs->munge_socket,
-				    .client_id = fs->client_id, .role = o->role, .timeout_ms = fs->o.timeout_ms };
+				    .client_id = fs->client_id, .role = o->role, .timeout_ms = fs->o.timeout_ms,
+				    .notify = o->notify, .notify_arg = o->notify_arg };
 	fs->mds = sfs_conn_open(&co, false, errbuf, errlen);
 	if (!fs->mds) {
 		free(fs->mds_host);

@@ -24,6 +24,10 @@ struct sfs_fs_opts {
 	int conns_per_ost;           /* parallel connections to each OST (>= 1) */
 	uint8_t role;                /* SFS_ROLE_CLIENT or SFS_ROLE_ADMIN */
 	int mds_conns;               /* connections to the MDS (0 or 1: one); see sfs_fs_mds_any */
+	/* Optional: take directory leases; the MDS's recalls go here (see
+	 * sfs_conn_opts.notify). */
+	void (*notify)(void *arg, uint16_t op, const void *msg);
+	void *notify_arg;
 };
 
 /* Connect to the MDS (authenticated).  NULL with the reason in errbuf. */

@@ -47,6 +47,9 @@ static const struct cfg_opt mds_table[] = {
 	CFG_STR("fault-crash-after", 0, struct mds_opts, fault_crash_after, NULL, "testing only: exit at once, without answering, after committing a request of this op (e.g. MKDIR)"),
 	CFG_INT("qos-threshold", 0, struct mds_opts, qos_threshold, "17", 0, 100, "free-space imbalance (% of the largest) above which allocation weighs free space"),
 	CFG_DURATION("sync-interval", 0, struct mds_opts, sync_interval_ms, "50ms", 0, 60000, "longest time a committed change waits in the page cache before it is synced to disk (fsync and other durable requests sync at once; 0: sync every commit)"),
+	CFG_DURATION("lease-recall-timeout", 0, struct mds_opts, lease_recall_ms, "10s", 100, 3600000, "how long a request waits for a client to give back a directory lease before the lease is taken back"),
+	CFG_DURATION("lease-cooldown", 0, struct mds_opts, lease_cooldown_ms, "2s", 0, 3600000, "a directory lease recalled sooner than this after its grant leaves the directory leased to nobody for this long (clients taking turns in it then ask the MDS instead of passing a lease back and forth)"),
+	CFG_BOOL("no-leases", 0, struct mds_opts, no_leases, "false", "grant no directory leases (every lookup and stat then asks the MDS)"),
 	CFG_END
 };
 
@@ -92,6 +95,27 @@ static void conn_reply(struct conn *c, uint16_t op, uint64_t reqid, int32_t stat
 	pthread_mutex_unlock(&c->send_lock);
 }
 
+/* A message of the MDS's own: a lease recall (no reply expected). */
+static void conn_recall(void *arg, uint64_t dir, uint64_t lease)
+{
+	struct conn *c = arg;
+	struct sfs_lease_msg m = { .dir = dir, .lease = lease };
+	pthread_mutex_lock(&c->send_lock);
+	if (sfs_send_msg(c->fd, SFS_MDTOCL_RECALL, false, 0, 0, &m, NULL, 0))
+		shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&c->send_lock);
+}
+
+static void conn_hold(void *arg)
+{
+	atomic_fetch_add(&((struct conn *)arg)->refs, 1);
+}
+
+static void conn_put_v(void *arg)
+{
+	conn_put(arg);
+}
+
 /* ---- sessions: which clients are connected, for open-file recovery ---- */
 
 static void session_seen(uint64_t client, int delta)
@@ -134,6 +158,7 @@ struct item {
 	int plen;
 	uint64_t client;
 	bool durable;        /* answer only once the change is on disk */
+	uint64_t parked;     /* waits for this lease to be given back (not answered yet) */
 	struct item *next;
 };
 
@@ -160,6 +185,9 @@ static int mds_sync_now(void)
 	return rc;
 }
 
+static void commit_pending(void);
+static void requeue_ready(void);
+
 /* The background flush: no committed change stays off the disk for longer
  * than sync_interval (the bound on what a power loss can take). */
 static void *syncer_main(void *arg)
@@ -169,6 +197,9 @@ static void *syncer_main(void *arg)
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 		nanosleep(&ts, NULL);
 		mds_sync_now();
+		mds_lease_expire();
+		requeue_ready();
+		commit_pending();
 	}
 	return NULL;
 }
@@ -184,6 +215,16 @@ static void enqueue(struct item *it)
 	*q_tail = it;
 	q_tail = &it->next;
 	pthread_mutex_unlock(&q_lock);
+}
+
+/* Requests whose lease was given back (or taken back) go to the queue again. */
+static void requeue_ready(void)
+{
+	void **w;
+	size_t n = mds_lease_take_ready(&w);
+	for (size_t i = 0; i < n; i++)
+		enqueue(w[i]);
+	free(w);
 }
 
 static void item_free(struct item *it)
@@ -229,6 +270,16 @@ static void reply_remember(MDB_txn *t, struct item *it)
 	mdb_put(t, M.db_reply, &key, &val, 0);
 }
 
+/* Who asks, for the lease checks: clients that take leases may be granted
+ * one; every client's requests are checked against other clients' leases. */
+static void lease_ctx(struct mtx *x, struct conn *c)
+{
+	if (!c || c->peer.role != SFS_ROLE_CLIENT || !c->peer.client_id)
+		return;
+	x->client = c->peer.client_id;
+	x->conn = c->peer.leases && !M.o.no_leases ? c : NULL;
+}
+
 /* Requests whose reply promises that the change is on disk: fsync's size,
  * the OST registry, and whatever lets an OSS destroy objects or a migrate
  * drop an OST (a change lost after that would point at destroyed data). */
@@ -260,6 +311,7 @@ static void apply_request(MDB_txn *parent, struct item *it)
 		return;
 	}
 	struct mtx x = { &M, child, mds_now_ns(), false };
+	lease_ctx(&x, it->c);
 	size_t rcap = 0;
 	const struct sfs_opinfo *info = sfs_op_info(it->h.op);
 	if (info && info->rep_bulk) {
@@ -274,6 +326,14 @@ static void apply_request(MDB_txn *parent, struct item *it)
 	struct mreq r = { &it->c->peer, it->h.op, &it->in, &it->out, it->bulk, it->blen, it->rbulk, rcap, 0 };
 	memset(&it->out, 0, sizeof(it->out));
 	int rc = mds_handle(&x, &r);
+	if (rc == -MDS_ERECALL) {
+		/* Another client's lease: wait for it (commit_batch parks us). */
+		mdb_txn_abort(child);
+		free(it->rbulk);
+		it->rbulk = NULL;
+		it->parked = x.recall;
+		return;
+	}
 	if (!rc) {
 		it->plen = sfs_encode(it->h.op, true, &it->out, it->payload, sizeof(it->payload));
 		if (it->plen < 0)
@@ -377,6 +437,13 @@ static void commit_batch(struct item *batch)
 				}
 		for (struct item *it = batch, *next; it; it = next) {
 			next = it->next;
+			if (it->kind == ITEM_REQ && it->parked) {
+				uint64_t id = it->parked;
+				it->parked = 0;
+				if (!mds_lease_park(id, it))
+					enqueue(it); /* given back meanwhile: run it again now */
+				continue;
+			}
 			if (it->kind == ITEM_REQ) {
 				if (rc)
 					it->status = sfs_status_from_errno(rc == MDB_MAP_FULL ? ENOSPC : EIO);
@@ -385,6 +452,7 @@ static void commit_batch(struct item *batch)
 			}
 			item_free(it);
 		}
+		requeue_ready();
 	}
 }
 
@@ -420,11 +488,14 @@ static void commit_pending(void)
 
 static bool mds_op(uint16_t op)
 {
-	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_OSTSTATE) ||
+	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_RELEASE) ||
 	       op == SFS_OSTOMD_REGISTER || op == SFS_OSTOMD_HEARTBEAT;
 }
 
-static void serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
+/* Answer a read-only request in this thread.  True if the request was
+ * taken over instead (parked behind another client's lease: answered later
+ * by whoever runs it again); the caller then must not free it. */
+static bool serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 {
 	const struct sfs_opinfo *info = sfs_op_info(it->h.op);
 	uint8_t *rb = NULL;
@@ -432,7 +503,7 @@ static void serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 	int rc;
 	if (rcap && !(rb = malloc(rcap))) {
 		conn_reply(c, it->h.op, it->h.reqid, SFS_S_NOMEM, NULL, 0, NULL, 0);
-		return;
+		return false;
 	}
 	if (*rtxn)
 		rc = mdb_txn_renew(*rtxn);
@@ -442,19 +513,32 @@ static void serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 		*rtxn = NULL;
 		free(rb);
 		conn_reply(c, it->h.op, it->h.reqid, SFS_S_IO, NULL, 0, NULL, 0);
-		return;
+		return false;
 	}
 	struct mtx x = { &M, *rtxn, mds_now_ns(), false };
+	lease_ctx(&x, c);
 	struct mreq r = { &c->peer, it->h.op, &it->in, &it->out, it->bulk, it->blen, rb, rcap, 0 };
 	memset(&it->out, 0, sizeof(it->out));
 	rc = mds_handle(&x, &r);
 	mdb_txn_reset(*rtxn);
+	if (rc == -MDS_ERECALL) {
+		free(rb);
+		it->kind = ITEM_REQ;
+		atomic_fetch_add(&c->refs, 1);
+		it->c = c;
+		if (!mds_lease_park(x.recall, it)) {
+			enqueue(it);
+			commit_pending();
+		}
+		return true;
+	}
 	int plen = 0;
 	if (!rc && (plen = sfs_encode(it->h.op, true, &it->out, it->payload, sizeof(it->payload))) < 0)
 		rc = plen;
 	conn_reply(c, it->h.op, it->h.reqid, sfs_status_from_errno(rc), it->payload,
 		   rc ? 0 : (size_t)plen, rb, rc ? 0 : r.rblen);
 	free(rb);
+	return false;
 }
 
 /*
@@ -600,14 +684,17 @@ static void *conn_main(void *arg)
 			it->c = c;
 			enqueue(it);
 			commit_pending();
-		} else {
-			serve_read(c, &rtxn, it);
+		} else if (!serve_read(c, &rtxn, it)) {
 			free(it->bulk);
 			free(it);
 		}
 	}
 	if (c->peer.role == SFS_ROLE_CLIENT)
 		session_seen(c->peer.client_id, -1);
+	/* Its leases are void: whoever waits for them may go on. */
+	mds_lease_conn_gone(c);
+	requeue_ready();
+	commit_pending();
 out:
 	free(rb);
 	if (rtxn)
@@ -701,6 +788,8 @@ int main(int argc, char **argv)
 	M.started_ms = util_mono_ms();
 	if (mds_db_open(&M))
 		exit(1);
+	static const struct mds_lease_ops lops = { conn_hold, conn_put_v, conn_recall };
+	mds_lease_init(&lops, M.o.lease_recall_ms, M.o.lease_cooldown_ms);
 	signal(SIGPIPE, SIG_IGN);
 	int lfd = net_listen_tcp(M.o.listen, (int)M.o.port, 256);
 	if (lfd < 0)

@@ -48,6 +48,9 @@ struct mds_opts {
 	int64_t qos_threshold;
 	char *fault_crash_after;
 	int64_t sync_interval_ms;
+	int64_t lease_recall_ms;
+	int64_t lease_cooldown_ms;
+	bool no_leases;
 };
 
 struct mds_ost {
@@ -111,6 +114,9 @@ struct mtx {
 	MDB_txn *t;
 	int64_t now;       /* ns since the epoch, one clock reading per request */
 	bool dirty;        /* the request changed the database */
+	uint64_t client;   /* the asking client (leases); 0: housekeeping, OSS, admin */
+	void *conn;        /* its connection, to grant a lease on; NULL: no grants */
+	uint64_t recall;   /* set with -MDS_ERECALL: the lease to wait for */
 };
 
 /* What a handler gets and gives. */
@@ -144,6 +150,41 @@ int mds_destroy_orphans(struct mtx *x, bool all_unopened);
 int mds_prune_replies(struct mtx *x, int64_t older_than_ms);
 void mds_drop_client_opens(struct mds *m, uint64_t client);
 int mds_release_orphan_if_unused(struct mtx *x, uint64_t ino);
+
+/* ---- directory leases (mds_lease.c) ----
+ * A handler that meets another client's lease returns -MDS_ERECALL with
+ * x->recall set; the request is then parked until the lease is given back
+ * (never answered with that code). */
+#define MDS_ERECALL 100000
+
+struct mds_lease_ops {
+	void (*hold)(void *conn);
+	void (*put)(void *conn);
+	void (*recall)(void *conn, uint64_t dir, uint64_t lease); /* send SFS_MDTOCL_RECALL */
+};
+void mds_lease_init(const struct mds_lease_ops *ops, int64_t recall_timeout_ms, int64_t cooldown_ms);
+/* The request reads or changes directory dir's names: 0, or -MDS_ERECALL.
+ * With grant and lease, a lease may be granted (or is held already) by the
+ * asking client: its id in *lease, else 0. */
+int mds_lease_dir(struct mtx *x, uint64_t dir, bool grant, uint64_t *lease);
+/* The request changes ino's attributes: 0, or -MDS_ERECALL. */
+int mds_lease_ino(struct mtx *x, uint64_t ino);
+/* Cover ino by the asking client's lease on dir: the lease id, or 0. */
+uint64_t mds_lease_cover(struct mtx *x, uint64_t dir, uint64_t ino);
+/* The asking client's lease covering ino, or 0. */
+uint64_t mds_lease_covering(struct mtx *x, uint64_t ino);
+/* Park waiter until lease id is gone (sending the recall if not yet sent):
+ * 1, or 0 if that lease is gone already (run it now). */
+int mds_lease_park(uint64_t id, void *waiter);
+/* SFS_CLTOMD_RELEASE from the asking client. */
+void mds_lease_release(struct mtx *x, uint64_t dir, uint64_t id);
+/* Every lease granted on conn is gone (the connection closed). */
+void mds_lease_conn_gone(void *conn);
+/* Take back leases whose recall timed out. */
+void mds_lease_expire(void);
+/* The waiters that may run again (malloc'd array, caller frees): count. */
+size_t mds_lease_take_ready(void ***out);
+void mds_lease_stats(uint64_t *held, uint64_t *granted, uint64_t *recalled, uint64_t *expired);
 
 /* keys */
 static inline void key_u64(uint8_t *k, uint64_t v)

@@ -85,6 +85,10 @@ int inode_get(struct mtx *x, uint64_t ino, struct mds_inode *i)
 
 int inode_put(struct mtx *x, const struct mds_inode *i)
 {
+	/* Attributes another client may hold under a lease: recall it first. */
+	int lrc = mds_lease_ino(x, i->a.ino);
+	if (lrc)
+		return lrc;
 	uint8_t buf[2048 + SFS_PATH_MAX];
 	struct pack_w w;
 	const struct sfs_attr *a = &i->a;

@@ -108,8 +108,14 @@ struct dent {
 	uint32_t mode;
 };
 
+/* Every read and change of a directory's names goes through dirent_get,
+ * dirent_add and dirent_del (and op_readdir): there another client's lease
+ * on the directory is recalled first (mds_lease.c). */
 static int dirent_get(struct mtx *x, uint64_t parent, const char *name, struct dent *d)
 {
+	int lrc = mds_lease_dir(x, parent, false, NULL);
+	if (lrc)
+		return lrc;
 	uint8_t k[8 + SFS_NAME_MAX];
 	MDB_val key = { dkey(k, parent, name), k }, val;
 	int rc = mdb_get(x->t, x->m->db_dirent, &key, &val);
@@ -127,6 +133,9 @@ static int dirent_get(struct mtx *x, uint64_t parent, const char *name, struct d
 static int dirent_add(struct mtx *x, struct mds_inode *dir, const char *name, uint64_t ino, uint32_t mode)
 {
 	uint8_t k[8 + SFS_NAME_MAX], v[20], sk[16], sv[12 + SFS_NAME_MAX];
+	int lrc = mds_lease_dir(x, dir->a.ino, false, NULL);
+	if (lrc)
+		return lrc;
 	uint64_t seq = dir->next_seq++;
 	struct pack_w w;
 	pw_init(&w, v, sizeof(v));
@@ -510,6 +519,7 @@ static int op_lookup(struct mtx *x, struct mreq *r)
 {
 	struct sfs_name_req *q = &r->in->name_req;
 	struct mds_inode d, i;
+	uint64_t lease = 0;
 	int rc = get_dir(x, q->parent, &d);
 	if (rc || (rc = may(&d, &q->cred, 1)))
 		return rc;
@@ -517,12 +527,14 @@ static int op_lookup(struct mtx *x, struct mreq *r)
 		rc = inode_get(x, q->name[1] ? d.parent : d.a.ino, &i);
 	} else {
 		struct dent de;
-		if ((rc = dirent_get(x, q->parent, q->name, &de)))
+		if ((rc = mds_lease_dir(x, q->parent, true, &lease)) || (rc = dirent_get(x, q->parent, q->name, &de)))
 			return rc;
 		rc = inode_get(x, de.ino, &i);
 	}
-	if (!rc)
+	if (!rc) {
 		r->out->attr_rep.attr = i.a;
+		r->out->attr_rep.lease = lease ? mds_lease_cover(x, q->parent, i.a.ino) : 0;
+	}
 	return rc;
 }
 
@@ -530,8 +542,10 @@ static int op_getattr(struct mtx *x, struct mreq *r)
 {
 	struct mds_inode i;
 	int rc = inode_get(x, r->in->ino_req.ino, &i);
-	if (!rc)
+	if (!rc) {
 		r->out->attr_rep.attr = i.a;
+		r->out->attr_rep.lease = mds_lease_covering(x, i.a.ino);
+	}
 	return rc;
 }
 
@@ -598,6 +612,9 @@ static int op_create(struct mtx *x, struct mreq *r)
 	r->out->create_rep.layout = i.layout;
 	r->out->create_rep.pattr = d.a;
 	r->out->create_rep.pseq = d.next_seq;
+	uint64_t lease = 0;
+	if (!mds_lease_dir(x, q->parent, true, &lease) && lease)
+		r->out->create_rep.lease = mds_lease_cover(x, q->parent, i.a.ino);
 	if (type == S_IFREG && (q->flags & SFS_CREATE_OPEN))
 		open_inc(x->m, r->peer->client_id, i.a.ino); /* create + open in one */
 	return 0;
@@ -1028,7 +1045,7 @@ static int op_readdir(struct mtx *x, struct mreq *r)
 	struct sfs_readdir_req *q = &r->in->readdir_req;
 	struct mds_inode d;
 	int rc = get_dir(x, q->ino, &d);
-	if (rc || (rc = may(&d, &q->cred, 4)))
+	if (rc || (rc = may(&d, &q->cred, 4)) || (rc = mds_lease_dir(x, q->ino, false, NULL)))
 		return rc;
 	size_t cap = q->maxbytes < r->rbulk_cap ? q->maxbytes : r->rbulk_cap;
 	size_t pos = 0;
@@ -1557,6 +1574,12 @@ static int op_oststate(struct mtx *x, struct mreq *r)
 	return 0;
 }
 
+static int op_release(struct mtx *x, struct mreq *r)
+{
+	mds_lease_release(x, r->in->lease_msg.dir, r->in->lease_msg.lease);
+	return 0;
+}
+
 int mds_handle(struct mtx *x, struct mreq *r)
 {
 	/* Requests that act for a user carry a credential: fix it first. */
@@ -1618,6 +1641,7 @@ int mds_handle(struct mtx *x, struct mreq *r)
 	case SFS_CLTOMD_SWAPLAYOUT: return op_swaplayout(x, r);
 	case SFS_CLTOMD_OSTLIST: return op_ostlist(x, r);
 	case SFS_CLTOMD_OSTSTATE: return op_oststate(x, r);
+	case SFS_CLTOMD_RELEASE: return op_release(x, r);
 	case SFS_OSTOMD_REGISTER: return op_register(x, r);
 	case SFS_OSTOMD_HEARTBEAT: return op_heartbeat(x, r);
 	default: return -ENOSYS;

@@ -156,7 +156,7 @@ static const struct field f_empty[] = { FEND };
 
 static const struct field f_hello_req[] = {
 	FX(struct sfs_hello_req, F_U8, role), FX(struct sfs_hello_req, F_U64, client_id),
-	FSTR(struct sfs_hello_req, cred), FEND
+	FSTR(struct sfs_hello_req, cred), FX(struct sfs_hello_req, F_U32, flags), FEND
 };
 static const struct field f_hello_rep[] = {
 	FX(struct sfs_hello_rep, F_U64, session), FSTR(struct sfs_hello_rep, fsname),
@@ -169,7 +169,7 @@ static const struct field f_name_req[] = {
 static const struct field f_ino_req[] = {
 	FX(struct sfs_ino_req, F_CRED, cred), FX(struct sfs_ino_req, F_U64, ino), FEND
 };
-static const struct field f_attr_rep[] = { FX(struct sfs_attr_rep, F_ATTR, attr), FEND };
+static const struct field f_attr_rep[] = { FX(struct sfs_attr_rep, F_ATTR, attr), FX(struct sfs_attr_rep, F_U64, lease), FEND };
 static const struct field f_setattr_req[] = {
 	FX(struct sfs_setattr_req, F_CRED, cred), FX(struct sfs_setattr_req, F_U64, ino),
 	FX(struct sfs_setattr_req, F_U32, valid), FX(struct sfs_setattr_req, F_U32, mode),
@@ -185,7 +185,8 @@ static const struct field f_create_req[] = {
 };
 static const struct field f_create_rep[] = {
 	FX(struct sfs_create_rep, F_ATTR, attr), FX(struct sfs_create_rep, F_LAYOUT, layout),
-	FX(struct sfs_create_rep, F_ATTR, pattr), FX(struct sfs_create_rep, F_U64, pseq), FEND
+	FX(struct sfs_create_rep, F_ATTR, pattr), FX(struct sfs_create_rep, F_U64, pseq),
+	FX(struct sfs_create_rep, F_U64, lease), FEND
 };
 static const struct field f_entry_rep[] = {
 	FX(struct sfs_entry_rep, F_ATTR, attr), FX(struct sfs_entry_rep, F_ATTR, pattr),
@@ -271,6 +272,9 @@ static const struct field f_register_rep[] = { FX(struct sfs_register_rep, F_U32
 static const struct field f_oststate_req[] = {
 	FX(struct sfs_oststate_req, F_U32, ost), FX(struct sfs_oststate_req, F_U32, state), FEND
 };
+static const struct field f_lease_msg[] = {
+	FX(struct sfs_lease_msg, F_U64, dir), FX(struct sfs_lease_msg, F_U64, lease), FEND
+};
 
 static const struct field f_heartbeat_req[] = {
 	FX(struct sfs_heartbeat_req, F_U32, ost), FX(struct sfs_heartbeat_req, F_U64, total),
@@ -336,6 +340,9 @@ static const struct opdesc ops[] = {
 	OP(SFS_CLTOMD_SWAPLAYOUT, struct sfs_swaplayout_req, f_swaplayout_req, struct sfs_empty, f_empty, 0, 0, true),
 	OP(SFS_CLTOMD_OSTLIST, struct sfs_empty, f_empty, struct sfs_count_rep, f_count_rep, 0, 64 * 1024, false),
 	OP(SFS_CLTOMD_OSTSTATE, struct sfs_oststate_req, f_oststate_req, struct sfs_empty, f_empty, 0, 0, true),
+	OP(SFS_CLTOMD_RELEASE, struct sfs_lease_msg, f_lease_msg, struct sfs_empty, f_empty, 0, 0, true),
+	/* One-way: the "request" is what the MDS sends; there is no reply. */
+	OP(SFS_MDTOCL_RECALL, struct sfs_lease_msg, f_lease_msg, struct sfs_empty, f_empty, 0, 0, false),
 	OP(SFS_OSTOMD_REGISTER, struct sfs_register_req, f_register_req, struct sfs_register_rep, f_register_rep, 0, 0, true),
 	OP(SFS_OSTOMD_HEARTBEAT, struct sfs_heartbeat_req, f_heartbeat_req, struct sfs_count_rep, f_count_rep, 0, 64 * 1024, true),
 	OP(SFS_CLTOOS_WRITE, struct sfs_obj_write_req, f_obj_write_req, struct sfs_obj_write_rep, f_obj_write_rep, SFS_MAX_IO, 0, false),

@@ -142,6 +142,11 @@ enum sfs_op {
 	 * REMOVE: forget the OST (its pending destroys too), refused with BUSY
 	 * while any file has an object on it (drain it with sfs migrate first). */
 	SFS_CLTOMD_OSTSTATE = 35,
+	/* req: dir:64 lease:64   rep: (empty)
+	 * Gives back a directory lease (after an SFS_MDTOCL_RECALL, or at will);
+	 * an unknown lease is not an error.  Queued behind every earlier change
+	 * of the connection, so the holder's changes are applied first. */
+	SFS_CLTOMD_RELEASE = 36,
 
 	/* ---- OSS -> MDS ---- */
 	/* req: uuid:STR(<=63) addr:STR port:32 total:64 free:64   rep: ost:32
@@ -151,6 +156,12 @@ enum sfs_op {
 	 * rep: count:32, bulk: count x (seq:64 objid:64) objects to destroy.
 	 * ack: every destroy with seq <= ack is done and can be forgotten. */
 	SFS_OSTOMD_HEARTBEAT = 51,
+
+	/* ---- MDS -> client (not a reply: reqid 0, no answer expected) ---- */
+	/* dir:64 lease:64 -- another client needs the directory: drop what the
+	 * lease covers and send SFS_CLTOMD_RELEASE.  Only to clients whose HELLO
+	 * asked for leases (SFS_HELLO_LEASES). */
+	SFS_MDTOCL_RECALL = 60,
 
 	/* ---- client -> OSS: objects ---- */
 	/* req: ost:32 objid:64 offset:64 sync:8, bulk: data   rep: written:32 */
@@ -267,12 +278,16 @@ int sfs_hdr_decode(const uint8_t in[SFS_HDR_LEN], struct sfs_hdr *h);
 
 /* ---- message structs (one per request and reply payload) ---- */
 
-struct sfs_hello_req { uint8_t role; uint64_t client_id; char cred[SFS_CRED_MAX + 1]; };
+#define SFS_HELLO_LEASES 0x01       /* HELLO flag: this client takes directory leases */
+struct sfs_hello_req { uint8_t role; uint64_t client_id; char cred[SFS_CRED_MAX + 1]; uint32_t flags; };
 struct sfs_hello_rep { uint64_t session; char fsname[SFS_FSNAME_MAX + 1]; uint32_t uid, gid; };
 
 struct sfs_name_req { struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1]; };
 struct sfs_ino_req { struct sfs_cred cred; uint64_t ino; };
-struct sfs_attr_rep { struct sfs_attr attr; };
+/* lease: nonzero when the attributes (and, for LOOKUP, the name) are covered
+ * by a directory lease this client holds: valid until that lease is
+ * recalled (see wire-protocol.md, Leases). */
+struct sfs_attr_rep { struct sfs_attr attr; uint64_t lease; };
 struct sfs_setattr_req {
 	struct sfs_cred cred; uint64_t ino; uint32_t valid, mode, uid, gid;
 	uint64_t size; int64_t atime, mtime;
@@ -286,7 +301,7 @@ struct sfs_attr_layout_rep { struct sfs_attr attr; struct sfs_layout layout; };
  * with every name added to the directory, by anyone), so that a client can
  * tell whether a name it did not add appeared; seq: the new entry's own
  * counter (directories; 0 otherwise).  See wire-protocol.md. */
-struct sfs_create_rep { struct sfs_attr attr; struct sfs_layout layout; struct sfs_attr pattr; uint64_t pseq; };
+struct sfs_create_rep { struct sfs_attr attr; struct sfs_layout layout; struct sfs_attr pattr; uint64_t pseq, lease; };
 struct sfs_entry_rep { struct sfs_attr attr; struct sfs_attr pattr; uint64_t seq, pseq; };
 struct sfs_mkdir_req { struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1]; uint32_t mode; };
 struct sfs_rename_req {
@@ -318,6 +333,7 @@ struct sfs_register_req { char uuid[SFS_FSNAME_MAX + 1]; char addr[SFS_ADDR_MAX 
 struct sfs_register_rep { uint32_t ost; };
 struct sfs_heartbeat_req { uint32_t ost; uint64_t total, free, ack; };
 struct sfs_oststate_req { uint32_t ost, state; };
+struct sfs_lease_msg { uint64_t dir, lease; };
 
 struct sfs_obj_write_req { uint32_t ost; uint64_t objid, offset; uint8_t sync; };
 struct sfs_obj_write_rep { uint32_t written; };
@@ -350,7 +366,7 @@ union sfs_msg {
 	struct sfs_obj_punch_req obj_punch_req; struct sfs_obj_req obj_req;
 	struct sfs_obj_stat_rep obj_stat_rep; struct sfs_ost_req ost_req;
 	struct sfs_ost_statfs_rep ost_statfs_rep; struct sfs_empty empty;
-	struct sfs_oststate_req oststate_req;
+	struct sfs_oststate_req oststate_req; struct sfs_lease_msg lease_msg;
 };
 
 /* What the protocol knows about one op. */

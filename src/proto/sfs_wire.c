@@ -117,6 +117,7 @@ int sfs_serve_hello(int fd, const char *munge_socket, const char *fsname, uint64
 	}
 	peer->role = hq->role;
 	peer->client_id = hq->client_id;
+	peer->leases = (hq->flags & SFS_HELLO_LEASES) != 0;
 	peer->uid = uid;
 	peer->gid = gid;
 	struct sfs_hello_rep hr = { .session = session, .uid = uid, .gid = gid };

@@ -37,6 +37,7 @@ struct sfs_peer {
 	uint32_t uid, gid;      /* from the MUNGE credential */
 	char name[64];          /* address, for logs */
 	bool squash;            /* server policy: this peer's root is squashed */
+	bool leases;            /* HELLO asked for directory leases (SFS_HELLO_LEASES) */
 };
 
 /*

@@ -24,7 +24,8 @@ static const uint16_t all_ops[] = {
 	SFS_CLTOMD_GETXATTR, SFS_CLTOMD_SETXATTR, SFS_CLTOMD_LISTXATTR, SFS_CLTOMD_REMOVEXATTR,
 	SFS_CLTOMD_ALLOCLAYOUT, SFS_CLTOMD_SWAPLAYOUT, SFS_CLTOMD_OSTLIST, SFS_OSTOMD_REGISTER,
 	SFS_OSTOMD_HEARTBEAT, SFS_CLTOOS_WRITE, SFS_CLTOOS_READ, SFS_CLTOOS_PUNCH, SFS_CLTOOS_SYNC,
-	SFS_CLTOOS_DESTROY, SFS_CLTOOS_STAT, SFS_CLTOOS_STATFS,
+	SFS_CLTOOS_DESTROY, SFS_CLTOOS_STAT, SFS_CLTOOS_STATFS, SFS_CLTOMD_OSTSTATE, SFS_CLTOMD_RELEASE,
+	SFS_MDTOCL_RECALL,
 };
 
 /* Fill a message with a valid pattern: the same bytes everywhere except
@@ -153,6 +154,33 @@ static void test_fields_survive(void **state)
 	assert_string_equal(b.name_req.name, "name-3");
 	assert_int_equal(b.name_req.cred.ngroups, 2);
 	assert_int_equal(b.name_req.cred.groups[1], 77);
+	/* The lease fields and the HELLO flags. */
+	memset(&a, 0, sizeof(a));
+	a.attr_rep.attr.ino = 9;
+	a.attr_rep.lease = 0x1122334455667788ULL;
+	n = sfs_encode(SFS_CLTOMD_LOOKUP, true, &a, buf, sizeof(buf));
+	assert_int_equal(sfs_decode(SFS_CLTOMD_LOOKUP, true, buf, (size_t)n, &b), 0);
+	assert_int_equal(b.attr_rep.lease, 0x1122334455667788ULL);
+	memset(&a, 0, sizeof(a));
+	a.create_rep.pseq = 4;
+	a.create_rep.lease = 12;
+	n = sfs_encode(SFS_CLTOMD_CREATE, true, &a, buf, sizeof(buf));
+	assert_int_equal(sfs_decode(SFS_CLTOMD_CREATE, true, buf, (size_t)n, &b), 0);
+	assert_int_equal(b.create_rep.pseq, 4);
+	assert_int_equal(b.create_rep.lease, 12);
+	memset(&a, 0, sizeof(a));
+	a.lease_msg = (struct sfs_lease_msg){ 77, 78 };
+	n = sfs_encode(SFS_MDTOCL_RECALL, false, &a, buf, sizeof(buf));
+	assert_int_equal(n, 16);
+	assert_int_equal(sfs_decode(SFS_MDTOCL_RECALL, false, buf, (size_t)n, &b), 0);
+	assert_int_equal(b.lease_msg.dir, 77);
+	assert_int_equal(b.lease_msg.lease, 78);
+	memset(&a, 0, sizeof(a));
+	a.hello_req.role = SFS_ROLE_CLIENT;
+	a.hello_req.flags = SFS_HELLO_LEASES;
+	n = sfs_encode(SFS_HELLO, false, &a, buf, sizeof(buf));
+	assert_int_equal(sfs_decode(SFS_HELLO, false, buf, (size_t)n, &b), 0);
+	assert_int_equal(b.hello_req.flags, SFS_HELLO_LEASES);
 }
 
 static void test_malformed_payloads(void **state)
