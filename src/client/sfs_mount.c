@@ -59,6 +59,7 @@ struct mount_opts {
 	int64_t write_behind;
 	bool direct_write;
 	bool leases;
+	bool async_ops;
 };
 
 static const struct cfg_opt mount_table[] = {
@@ -77,6 +78,7 @@ static const struct cfg_opt mount_table[] = {
 	CFG_STR("pid-file", 0, struct mount_opts, pid_file, NULL, "write the process id here once mounted"),
 	CFG_SIZE("write-behind", 0, struct mount_opts, write_behind, "32m", 0, 1LL << 30, "bytes of written data that may be on their way to the OSSs after write() returned (0: every write waits); errors then show at the next write, fsync or close"),
 	CFG_BOOL("leases", 0, struct mount_opts, leases, "true", "take directory leases from the MDS: answer lookups and stats of names this mount has seen until another client needs them (off with more than one mds-conns)"),
+	CFG_BOOL("async", 0, struct mount_opts, async_ops, "true", "under a directory lease, answer creates and removes at once and send them to the MDS behind the answer (errors are logged and fail the file's later use)"),
 	CFG_BOOL("direct-write", 0, struct mount_opts, direct_write, "true", "write-only opens bypass the kernel's page cache (FUSE direct I/O): no copy into pages nobody can read through that descriptor"),
 	CFG_SIZE("readahead", 0, struct mount_opts, readahead, "8m", 0, 1LL << 30, "the kernel's read-ahead for this mount (0: leave the kernel's 128k); several stripes ahead keep several OSSs busy for one reader"),
 	CFG_END
@@ -107,6 +109,8 @@ struct node {
 	int inflight;           /* write-behind writes not yet answered by the OSSs */
 	struct wjob *wb_jobs;   /* those writes (their ranges), under lock */
 	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
+	bool pending;           /* made by an asynchronous create not answered yet: no layout */
+	int cerr;               /* that create failed: every use of the file fails so */
 	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
 };
@@ -452,48 +456,92 @@ static bool dk_absent(uint64_t dir, const char *name)
  * (before any reply read after it), and given back to the MDS by the
  * releaser thread. */
 
-struct recall {
-	struct sfs_lease_msg m;
-	struct recall *next;
+/* Work for the releaser thread: give a lease back, or make the kernel
+ * forget a name an asynchronous create or remove got wrong. */
+struct lwork {
+	bool inval;                      /* else a RELEASE */
+	struct sfs_lease_msg m;          /* RELEASE: dir, lease; inval: dir */
+	char name[SFS_NAME_MAX + 1];
+	struct lwork *next;
 };
 static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
-static struct recall *rq_head, **rq_tail = &rq_head;
+static struct lwork *rq_head, **rq_tail = &rq_head;
 static pthread_t releaser;
+/* Asynchronous senders hold it (read) from their lease check to the send;
+ * the releaser (write) before a RELEASE: so every asynchronous request sent
+ * under a lease reaches the MDS before the lease is given back. */
+static pthread_rwlock_t lease_send_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static void lwork_queue(struct lwork *w)
+{
+	w->next = NULL;
+	pthread_mutex_lock(&rq_lock);
+	*rq_tail = w;
+	rq_tail = &w->next;
+	pthread_cond_signal(&rq_cond);
+	pthread_mutex_unlock(&rq_lock);
+}
 
 static void on_recall(void *arg, uint16_t op, const void *msg)
 {
 	const struct sfs_lease_msg *m = msg;
-	lc_lease_forget(m->dir, m->lease);
-	struct recall *r = malloc(sizeof(*r));
-	if (!r) {
+	lc_lease_forget(m->dir, m->lease, sfs_conn_generation(sfs_fs_mds(FS)));
+	struct lwork *w = calloc(1, sizeof(*w));
+	if (!w) {
 		log_error("out of memory: the lease on directory %" PRIu64 " is not given back; the MDS takes it back after its timeout", m->dir);
 		return;
 	}
-	r->m = *m;
-	r->next = NULL;
-	pthread_mutex_lock(&rq_lock);
-	*rq_tail = r;
-	rq_tail = &r->next;
-	pthread_cond_signal(&rq_cond);
-	pthread_mutex_unlock(&rq_lock);
+	w->m = *m;
+	lwork_queue(w);
+}
+
+/* The kernel forgets dir/name (from the releaser: never inside a request). */
+static void inval_later(uint64_t dir, const char *name)
+{
+	struct lwork *w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	w->inval = true;
+	w->m.dir = dir;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	lwork_queue(w);
 }
 
 static void *releaser_main(void *arg)
 {
 	for (;;) {
 		pthread_mutex_lock(&rq_lock);
-		while (!rq_head)
-			pthread_cond_wait(&rq_cond, &rq_lock);
-		struct recall *r = rq_head;
-		rq_head = r->next;
+		while (!rq_head) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&rq_cond, &rq_lock, &ts) && !rq_head) {
+				/* Asynchronous requests a connected MDS never answers
+				 * fail after the timeout like any other. */
+				pthread_mutex_unlock(&rq_lock);
+				sfs_conn_expire_detached(sfs_fs_mds(FS));
+				pthread_mutex_lock(&rq_lock);
+			}
+		}
+		struct lwork *w = rq_head;
+		rq_head = w->next;
 		if (!rq_head)
 			rq_tail = &rq_head;
 		pthread_mutex_unlock(&rq_lock);
-		int rc = sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_RELEASE, &r->m, NULL);
-		if (rc)
-			log_warn("giving back the lease on directory %" PRIu64 " failed: %s", r->m.dir, strerror(-rc));
-		free(r);
+		if (w->inval) {
+			fuse_lowlevel_notify_inval_entry(SE, w->m.dir, w->name, strlen(w->name));
+		} else {
+			/* Any asynchronous request sent under the lease is on the
+			 * socket before the RELEASE (the lease is forgotten already,
+			 * so none starts now). */
+			pthread_rwlock_wrlock(&lease_send_lock);
+			pthread_rwlock_unlock(&lease_send_lock);
+			int rc = sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_RELEASE, &w->m, NULL);
+			if (rc)
+				log_warn("giving back the lease on directory %" PRIu64 " failed: %s", w->m.dir, strerror(-rc));
+		}
+		free(w);
 	}
 	return NULL;
 }
@@ -874,6 +922,309 @@ static void open_existing(fuse_req_t req, fuse_ino_t parent, const char *name, s
 		node_put(n);
 }
 
+/* ---- asynchronous creates and removes ----
+ *
+ * Under a lease on the directory nobody else reads or changes its names, so
+ * a create of a name known to be missing, and the remove of a name whose
+ * file this mount knows, cannot fail for want of the name: sfs-mount
+ * answers the kernel at once and sends the request behind the answer (in
+ * order, on the MDS connection the lease was granted on), CephFS-style.  A
+ * create takes its inode number from a range the MDS reserved for this
+ * client (INORANGE) and its times from this clock; the file's layout comes
+ * with the MDS's answer, and every use of the file's data waits for it.
+ * Should the MDS refuse one after all (a full database, a permission the
+ * kernel judged from stale attributes), the error is logged, the kernel is
+ * made to forget the name, and every later use of the file fails with it.
+ * At most ASYNC_MAX requests are in flight; more wait. */
+
+#define ASYNC_MAX 256
+#define INO_BATCH 1024
+
+static pthread_mutex_t async_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_room = PTHREAD_COND_INITIALIZER;
+static int async_inflight;
+static uint64_t ino_next, ino_end;        /* our reserved inode numbers, under async_lock */
+static uint64_t ino_gen;                  /* the MDS connection generation they were reserved on */
+static atomic_uint_fast64_t st_async_create, st_async_remove, st_async_failed;
+
+struct aop {
+	struct sfs_call call;
+	union {
+		struct sfs_create_req cq;
+		struct sfs_name_req nq;
+		struct sfs_close_req clq;
+	};
+	union {
+		struct sfs_create_rep cr;
+		struct sfs_attr_rep ar;
+	};
+	uint64_t parent, ino, pseq, gen;
+	char name[SFS_NAME_MAX + 1];
+};
+
+static void async_slot_take(void)
+{
+	pthread_mutex_lock(&async_lock);
+	while (async_inflight >= ASYNC_MAX)
+		pthread_cond_wait(&async_room, &async_lock);
+	async_inflight++;
+	pthread_mutex_unlock(&async_lock);
+}
+
+static void async_slot_give(void)
+{
+	pthread_mutex_lock(&async_lock);
+	async_inflight--;
+	pthread_cond_signal(&async_room);
+	pthread_mutex_unlock(&async_lock);
+}
+
+/* A reserved inode number, or 0 (then create synchronously). */
+static uint64_t take_ino(uint64_t gen)
+{
+	pthread_mutex_lock(&async_lock);
+	if (ino_gen != gen)
+		ino_next = ino_end = 0; /* reserved by an MDS that may have restarted since: ask again */
+	if (ino_next < ino_end) {
+		uint64_t v = ino_next++;
+		pthread_mutex_unlock(&async_lock);
+		return v;
+	}
+	pthread_mutex_unlock(&async_lock);
+	struct sfs_inorange_req q = { .count = INO_BATCH };
+	struct sfs_inorange_rep r;
+	if (sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_INORANGE, &q, &r) || !r.count)
+		return 0;
+	pthread_mutex_lock(&async_lock);
+	uint64_t v = r.start;
+	if (ino_next >= ino_end || ino_gen != gen) {
+		ino_next = r.start + 1;
+		ino_end = r.start + r.count;
+		ino_gen = gen;
+	}
+	/* else another thread refilled meanwhile: use one of ours and let the
+	 * rest of our range go (numbers are plentiful). */
+	pthread_mutex_unlock(&async_lock);
+	return v;
+}
+
+/* The parent changed under us (a name added or removed): its cached
+ * attributes get this mtime/ctime, as the MDS will give them. */
+static void parent_touched(uint64_t parent, int64_t t)
+{
+	struct sfs_attr a;
+	lc_drop_ino(parent);
+	if (dcache_get(parent, &a) > 0) {
+		a.mtime = a.ctime = t;
+		dcache_put(&a);
+	}
+}
+
+/* The count `dir` will have once our asynchronous addition of `name` is
+ * applied (recorded as if answered), or 0 when dir's names are not known. */
+static uint64_t dk_add_now(uint64_t dir, const char *name)
+{
+	pthread_mutex_lock(&dk_lock);
+	struct dknow *d = dk_find(dir);
+	uint64_t seq = d && d->gen == sfs_conn_generation(sfs_fs_mds(FS)) ? d->seq + 1 : 0;
+	pthread_mutex_unlock(&dk_lock);
+	if (seq)
+		dk_added(dir, name, seq, util_mono_ms());
+	return seq;
+}
+
+static void async_failed(struct aop *o, const char *what)
+{
+	atomic_fetch_add(&st_async_failed, 1);
+	log_error("the MDS refused the %s of '%s' in directory %" PRIu64 " that this mount had already answered: %s",
+		  what, o->name, o->parent, strerror(-o->call.rc));
+	lc_drop_entry(o->parent, o->name);
+	lc_drop_ino(o->parent);
+	dk_drop(o->parent);
+	dcache_drop(o->parent);
+	inval_later(o->parent, o->name);
+}
+
+/* From the receiver thread: must not block. */
+static void create_done(struct sfs_call *call)
+{
+	struct aop *o = (struct aop *)call;
+	pthread_mutex_lock(&nodes_lock);
+	struct node *n = node_find_locked(o->ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (!call->rc)
+			n->layout = o->cr.layout;
+		else
+			n->cerr = call->rc == -EIO ? -EIO : call->rc;
+		n->pending = false;
+		pthread_cond_broadcast(&n->idle);
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_mutex_unlock(&nodes_lock);
+	if (call->rc) {
+		async_failed(o, "create");
+	} else {
+		if (o->pseq && o->cr.pseq != o->pseq)
+			dk_drop(o->parent); /* not the count we foresaw: forget what we knew */
+		dcache_put(&o->cr.pattr);
+		lease_entry(o->gen, o->parent, o->name, &o->cr.attr, o->cr.lease);
+	}
+	free(o);
+	async_slot_give();
+}
+
+static void remove_done(struct sfs_call *call)
+{
+	struct aop *o = (struct aop *)call;
+	if (call->rc)
+		async_failed(o, "remove");
+	else
+		dcache_put(&o->ar.attr);
+	free(o);
+	async_slot_give();
+}
+
+static void close_done(struct sfs_call *call)
+{
+	struct aop *o = (struct aop *)call;
+	if (call->rc)
+		log_warn("closing inode %" PRIu64 " on the MDS failed: %s", o->ino, strerror(-call->rc));
+	free(o);
+	async_slot_give();
+}
+
+/* Create parent/name now and tell the MDS behind the answer, if the lease
+ * allows; false: do it synchronously. */
+static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi, const struct sfs_cred *cred)
+{
+	uint64_t gen = lease_gen();
+	struct sfs_attr pa;
+	if (!O.async_ops || !gen || !fi || ((mode & S_IFMT) && !S_ISREG(mode)) ||
+	    (cred->uid == 0 && (sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED)))
+		return false;
+	if (!lc_lease_held(parent, gen) || !dk_absent(parent, name)) {
+		log_debug("create of '%s' in %" PRIu64 " synchronous: %s", name, (uint64_t)parent,
+			  lc_lease_held(parent, gen) ? "not known to be missing" : "no lease");
+		return false;
+	}
+	if (dcache_get(parent, &pa) <= 0 && !lc_get_attr(parent, gen, &pa)) {
+		log_debug("create of '%s' in %" PRIu64 " synchronous: the directory's attributes are not known", name,
+			  (uint64_t)parent);
+		return false; /* the group of the new file may depend on the parent's */
+	}
+	uint64_t ino = take_ino(gen);
+	if (!ino) {
+		log_debug("create of '%s' synchronous: no inode numbers reserved", name);
+		return false;
+	}
+	struct aop *o = calloc(1, sizeof(*o));
+	if (!o)
+		return false;
+	async_slot_take();
+	int64_t t = now_ns();
+	struct sfs_attr a = { .ino = ino, .mode = S_IFREG | (mode & 07777), .nlink = 1, .uid = cred->uid,
+			      .gid = (pa.mode & S_ISGID) ? pa.gid : cred->gid, .atime = t, .mtime = t, .ctime = t,
+			      .gen = 1 };
+	struct sfs_layout none = { 0 };
+	struct node *n = node_get(ino, &a, &none);
+	if (!n) {
+		free(o);
+		async_slot_give();
+		return false;
+	}
+	pthread_mutex_lock(&n->lock);
+	n->pending = true;
+	pthread_mutex_unlock(&n->lock);
+	o->cq = (struct sfs_create_req){ .cred = *cred, .parent = parent, .mode = mode, .sreq = { 0, 0, -1 },
+					 .flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0),
+					 .ino = ino, .time = t };
+	snprintf(o->cq.name, sizeof(o->cq.name), "%s", name);
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->parent = parent;
+	o->ino = ino;
+	o->gen = gen;
+	o->call.op = SFS_CLTOMD_CREATE;
+	o->call.hdr_flags = SFS_FLAG_ASYNC;
+	o->call.req = &o->cq;
+	o->call.rep = &o->cr;
+	pthread_rwlock_rdlock(&lease_send_lock);
+	uint64_t lease = lc_lease_held(parent, gen);
+	if (!lease) {
+		/* Recalled since we looked: undo, and go the slow way. */
+		pthread_rwlock_unlock(&lease_send_lock);
+		pthread_mutex_lock(&n->lock);
+		n->pending = false;
+		pthread_mutex_unlock(&n->lock);
+		node_put(n);
+		free(o);
+		async_slot_give();
+		return false;
+	}
+	o->pseq = dk_add_now(parent, name);
+	lc_put_entry(parent, name, &a, lease, gen);
+	parent_touched(parent, t);
+	atomic_fetch_add(&st_async_create, 1);
+	sfs_call_detach(sfs_fs_mds(FS), &o->call, create_done);
+	pthread_rwlock_unlock(&lease_send_lock);
+
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	to_stat(&a, &e.attr);
+	e.attr_timeout = attr_to;
+	e.entry_timeout = entry_to;
+	fi->fh = (uintptr_t)n;
+	fi->direct_io = data_direct_io(fi->flags);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		node_put(n); /* the caller was interrupted: no release will come */
+	return true;
+}
+
+/* Remove parent/name (not a directory) now and tell the MDS behind the
+ * answer, if the lease allows; false: do it synchronously. */
+static bool unlink_async(fuse_req_t req, fuse_ino_t parent, const char *name, const struct sfs_cred *cred)
+{
+	uint64_t gen = lease_gen();
+	struct sfs_attr a;
+	if (!O.async_ops || !gen ||
+	    (cred->uid == 0 && (sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED)))
+		return false;
+	if (!lc_get_entry(parent, name, gen, &a) || S_ISDIR(a.mode))
+		return false;
+	struct aop *o = calloc(1, sizeof(*o));
+	if (!o)
+		return false;
+	async_slot_take();
+	o->nq.cred = *cred;
+	o->nq.parent = parent;
+	snprintf(o->nq.name, sizeof(o->nq.name), "%s", name);
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->parent = parent;
+	o->gen = gen;
+	o->call.op = SFS_CLTOMD_UNLINK;
+	o->call.hdr_flags = SFS_FLAG_ASYNC;
+	o->call.req = &o->nq;
+	o->call.rep = &o->ar;
+	pthread_rwlock_rdlock(&lease_send_lock);
+	if (!lc_lease_held(parent, gen) || !lc_get_entry(parent, name, gen, &a)) {
+		pthread_rwlock_unlock(&lease_send_lock);
+		free(o);
+		async_slot_give();
+		return false;
+	}
+	lc_drop_entry(parent, name);
+	dk_removed(parent, name);
+	parent_touched(parent, now_ns());
+	atomic_fetch_add(&st_async_remove, 1);
+	sfs_call_detach(sfs_fs_mds(FS), &o->call, remove_done);
+	pthread_rwlock_unlock(&lease_send_lock);
+	fuse_reply_err(req, 0);
+	return true;
+}
+
 static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
 		      struct fuse_file_info *fi)
 {
@@ -889,6 +1240,10 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	cred_of(req, &q.cred);
+	if (create_async(req, parent, name, mode, fi, &q.cred)) {
+		free(r);
+		return;
+	}
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	if (fi) {
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
@@ -985,6 +1340,8 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 		return;
 	}
 	cred_of(req, &q.cred);
+	if (op == SFS_CLTOMD_UNLINK && unlink_async(req, parent, name, &q.cred))
+		return;
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	struct sfs_attr_rep r;
 	dcache_drop(parent);
@@ -1492,9 +1849,9 @@ static void *wb_main(void *arg)
  * with `take`) the first error one of them had.  Caller holds n->lock. */
 static int wb_wait_locked(struct node *n, bool take)
 {
-	while (n->inflight)
+	while (n->inflight || n->pending)
 		pthread_cond_wait(&n->idle, &n->lock);
-	int rc = n->werr;
+	int rc = n->werr ? n->werr : n->cerr;
 	if (take)
 		n->werr = 0;
 	return rc;
@@ -1566,8 +1923,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
+	while (n->pending)
+		pthread_cond_wait(&n->idle, &n->lock);
 	*l = n->layout;
-	int werr = n->werr;
+	int werr = n->werr ? n->werr : n->cerr;
 	pthread_mutex_unlock(&n->lock);
 	if (werr) {
 		free(l);
@@ -1649,6 +2008,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
+	while (n->pending)
+		pthread_cond_wait(&n->idle, &n->lock);
 	*l = n->layout;
 	pthread_mutex_unlock(&n->lock);
 	/* Data first, then the size: the MDS commits durably before answering. */
@@ -1682,10 +2043,22 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	cred_of(req, &q.cred);
 	if (q.has_size)
 		lc_drop_ino(ino);
-	int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
-	if (rc)
-		log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
 	node_put(n);
+	/* Nobody waits for a release: the CLOSE goes behind the answer (in
+	 * order with this mount's other requests on the connection). */
+	struct aop *o = calloc(1, sizeof(*o));
+	if (o) {
+		o->clq = q;
+		o->ino = ino;
+		o->call.op = SFS_CLTOMD_CLOSE;
+		o->call.req = &o->clq;
+		async_slot_take();
+		sfs_call_detach(sfs_fs_mds(FS), &o->call, close_done);
+	} else {
+		int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
+		if (rc)
+			log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -1932,9 +2305,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 			lc_stats(&hits, &recalls);
 			len = (size_t)snprintf(text, 64 * 1024, "lookups_to_mds %" PRIu64 "\nlookups_answered_missing_here %" PRIu64 "\n"
 					       "creates_that_opened_an_existing_file %" PRIu64 "\n"
-					       "answered_under_lease %" PRIu64 "\nleases_recalled %" PRIu64 "\n",
+					       "answered_under_lease %" PRIu64 "\nleases_recalled %" PRIu64 "\n"
+					       "async_creates %" PRIu64 "\nasync_removes %" PRIu64 "\nasync_refused %" PRIu64 "\n",
 					       atomic_load(&st_lookup_mds), atomic_load(&st_lookup_local), atomic_load(&st_create_found),
-					       hits, recalls);
+					       hits, recalls, atomic_load(&st_async_create), atomic_load(&st_async_remove),
+					       atomic_load(&st_async_failed));
 			rc = 0;
 		} else {
 			len = (size_t)snprintf(text, 64 * 1024, "%s\n", mds_spec);
@@ -2350,6 +2725,19 @@ int main(int argc, char **argv)
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
+	/* Requests sent behind their answers (creates, removes, closes) reach
+	 * the MDS before we go, within the timeout. */
+	int64_t until = util_mono_ms() + (O.timeout_ms < 10000 ? O.timeout_ms : 10000);
+	pthread_mutex_lock(&async_lock);
+	while (async_inflight > 0 && util_mono_ms() < until) {
+		pthread_mutex_unlock(&async_lock);
+		struct timespec ts = { 0, 10 * 1000000 };
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&async_lock);
+	}
+	if (async_inflight > 0)
+		log_warn("%d request(s) to the MDS still unanswered at unmount", async_inflight);
+	pthread_mutex_unlock(&async_lock);
 	sfs_fs_close(FS);
 	fuse_opt_free_args(&fargs);
 	free(host);

@@ -55,6 +55,7 @@ struct sfs_conn {
 	pthread_t receiver;
 	bool receiver_started;
 	char fsname[SFS_FSNAME_MAX + 1];
+	_Atomic uint32_t hello_flags;
 	char last_error[256];
 };
 
@@ -131,6 +132,7 @@ static int dial(struct sfs_conn *c)
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->fsname, sizeof(c->fsname), "%s", hr.fsname);
 	pthread_mutex_unlock(&c->lock);
+	atomic_store(&c->hello_flags, hr.flags);
 	return fd;
 io:
 	snprintf(c->last_error, sizeof(c->last_error), "handshake with '%s:%d' failed: %s",
@@ -164,6 +166,15 @@ static struct sfs_call *find_call(struct sfs_conn *c, uint64_t reqid)
 		if (p->reqid == reqid)
 			return p;
 	return NULL;
+}
+
+/* A detached call is over (not registered, not being sent): hand it back. */
+static void finish_detached(struct sfs_call *call)
+{
+	pthread_cond_destroy(&call->cond);
+	free(call->payload);
+	call->payload = NULL;
+	call->done_cb(call);
 }
 
 /* Pinned bulk at least this large goes by vmsplice + splice (see sfs_call). */
@@ -251,7 +262,7 @@ static void send_locked(struct sfs_conn *c, struct sfs_call *call)
 	uint64_t g = atomic_load(&c->gen);
 	if (c->fd < 0 || call->sent_gen == g)
 		return;
-	struct sfs_hdr h = { .version = SFS_VERSION, .op = call->op, .reqid = call->reqid };
+	struct sfs_hdr h = { .version = SFS_VERSION, .flags = call->hdr_flags, .op = call->op, .reqid = call->reqid };
 	int rc = 1;
 	if (call->bulk_out_pinned && call->bulk_out && call->bulk_out_len >= SPLICE_MIN)
 		rc = send_spliced(c, &h, call->payload, call->plen, call->bulk_out, call->bulk_out_len);
@@ -272,12 +283,13 @@ static void resend_all(struct sfs_conn *c)
 		pthread_mutex_lock(&c->lock);
 		for (int b = 0; b < NBUCKET && n < 64; b++)
 			for (struct sfs_call *p = c->bucket[b]; p && n < 64; p = p->next)
-				if (p->sent_gen != g && !p->done)
+				if (p->sent_gen != g && !p->done && !p->sending)
 					todo[n++] = p;
-		/* Mark them so that a waiter that gives up does not free them
-		 * while we send: `receiving` makes waiters hold on. */
+		/* Mark them so that nobody frees them while we send: `sending`
+		 * makes waiters hold on, and leaves a detached call that is
+		 * answered meanwhile for us to hand back. */
 		for (int i = 0; i < n; i++)
-			todo[i]->receiving = true;
+			todo[i]->sending = true;
 		pthread_mutex_unlock(&c->lock);
 		if (!n)
 			return;
@@ -285,12 +297,21 @@ static void resend_all(struct sfs_conn *c)
 		for (int i = 0; i < n; i++)
 			send_locked(c, todo[i]);
 		pthread_mutex_unlock(&c->send_lock);
+		struct sfs_call *fin[64];
+		int nf = 0;
 		pthread_mutex_lock(&c->lock);
 		for (int i = 0; i < n; i++) {
-			todo[i]->receiving = false;
-			pthread_cond_signal(&todo[i]->cond);
+			todo[i]->sending = false;
+			if (todo[i]->done_cb) {
+				if (todo[i]->done)
+					fin[nf++] = todo[i];
+			} else {
+				pthread_cond_signal(&todo[i]->cond);
+			}
 		}
 		pthread_mutex_unlock(&c->lock);
+		for (int i = 0; i < nf; i++)
+			finish_detached(fin[i]);
 	}
 }
 
@@ -360,6 +381,7 @@ static int reconnect(struct sfs_conn *c)
 		}
 		if (attempts++ == 0)
 			log_warn("%s; retrying", c->last_error);
+		sfs_conn_expire_detached(c);
 		if (backoff(c, delay))
 			return -ECANCELED;
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
@@ -425,8 +447,14 @@ static int receive_one(struct sfs_conn *c, struct net_rbuf *rb, int fd)
 		call->done = true;
 		unlink_call(c, call);
 	}
-	pthread_cond_signal(&call->cond);
+	/* A detached call is handed back here, unless its starter is still
+	 * sending it (the starter does it then). */
+	bool finish = !rc && call->done_cb && !call->sending;
+	if (!call->done_cb)
+		pthread_cond_signal(&call->cond);
 	pthread_mutex_unlock(&c->lock);
+	if (finish)
+		finish_detached(call);
 	if (rc == -EPROTO)
 		log_error("'%s:%d' sent a malformed %s reply; dropping the connection",
 			  c->host, c->port, sfs_op_name(h.op));
@@ -532,16 +560,27 @@ void sfs_conn_close(struct sfs_conn *c)
 	pthread_mutex_unlock(&c->send_lock);
 	if (c->receiver_started)
 		pthread_join(c->receiver, NULL);
+	struct sfs_call *fin = NULL;
 	pthread_mutex_lock(&c->lock);
 	for (int b = 0; b < NBUCKET; b++)
-		for (struct sfs_call *p = c->bucket[b]; p; p = p->next) {
+		for (struct sfs_call *p = c->bucket[b], *next; p; p = next) {
+			next = p->next;
 			p->rc = -EIO;
 			p->done = true;
 			p->registered = false;
-			pthread_cond_signal(&p->cond);
+			if (p->done_cb && !p->sending) {
+				p->next = fin;
+				fin = p;
+			} else if (!p->done_cb) {
+				pthread_cond_signal(&p->cond);
+			}
 		}
 	memset(c->bucket, 0, sizeof(c->bucket));
 	pthread_mutex_unlock(&c->lock);
+	for (struct sfs_call *p = fin, *next; p; p = next) {
+		next = p->next;
+		finish_detached(p);
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	pipe_drop(c);
@@ -550,12 +589,15 @@ void sfs_conn_close(struct sfs_conn *c)
 	free(c);
 }
 
-void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
+/* Register and send a call; false if it is over already (not registered:
+ * it could not be encoded, or the connection is closing). */
+static bool start(struct sfs_conn *c, struct sfs_call *call)
 {
 	uint8_t p[SFS_MAX_PAYLOAD];
 	call->done = false;
 	call->receiving = false;
 	call->registered = false;
+	call->sending = false;
 	call->bulk_in_len = 0;
 	call->sent_gen = 0;
 	call->payload = NULL;
@@ -565,7 +607,7 @@ void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
 	if (n < 0 || (call->payload = malloc((size_t)n ? (size_t)n : 1)) == NULL) {
 		call->rc = n < 0 ? n : -ENOMEM;
 		call->done = true;
-		return;
+		return false;
 	}
 	memcpy(call->payload, p, (size_t)n);
 	call->plen = (size_t)n;
@@ -575,7 +617,7 @@ void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
 	if (c->stopping) {
 		pthread_mutex_unlock(&c->lock);
 		call->done = true;
-		return;
+		return false;
 	}
 	/* The timeout bounds how long the server may stay unreachable, not
 	 * each call: once it has been down that long, a call gets one more
@@ -594,18 +636,63 @@ void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
 	call->next = *slot(c, call->reqid);
 	*slot(c, call->reqid) = call;
 	call->registered = true;
+	call->sending = true;
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_lock(&c->send_lock);
 	send_locked(c, call);
 	pthread_mutex_unlock(&c->send_lock);
+	pthread_mutex_lock(&c->lock);
+	call->sending = false;
+	bool over = call->done;
+	if (!call->done_cb && over)
+		pthread_cond_signal(&call->cond);
+	pthread_mutex_unlock(&c->lock);
+	return !(over && call->done_cb);
+}
+
+void sfs_call_start(struct sfs_conn *c, struct sfs_call *call)
+{
+	call->done_cb = NULL;
+	start(c, call);
+}
+
+void sfs_call_detach(struct sfs_conn *c, struct sfs_call *call, void (*done_cb)(struct sfs_call *))
+{
+	call->done_cb = done_cb;
+	if (!start(c, call))
+		finish_detached(call);
+}
+
+void sfs_conn_expire_detached(struct sfs_conn *c)
+{
+	struct sfs_call *fin = NULL;
+	int64_t now = now_ms();
+	pthread_mutex_lock(&c->lock);
+	for (int b = 0; b < NBUCKET; b++)
+		for (struct sfs_call *p = c->bucket[b], *next; p; p = next) {
+			next = p->next;
+			if (p->done_cb && !p->sending && !p->receiving && !p->done && p->deadline <= now) {
+				unlink_call(c, p);
+				p->rc = -EIO;
+				p->done = true;
+				p->next = fin;
+				fin = p;
+			}
+		}
+	pthread_mutex_unlock(&c->lock);
+	for (struct sfs_call *p = fin, *next; p; p = next) {
+		next = p->next;
+		log_warn("%s to '%s:%d' got no answer within the timeout; giving it up (EIO)", sfs_op_name(p->op), c->host, c->port);
+		finish_detached(p);
+	}
 }
 
 int sfs_call_wait(struct sfs_conn *c, struct sfs_call *call)
 {
 	pthread_mutex_lock(&c->lock);
-	while (!call->done) {
+	while (!call->done || call->sending) {
 		int64_t left = call->deadline - now_ms();
-		if (left <= 0 && !call->receiving) {
+		if (left <= 0 && !call->receiving && !call->sending && !call->done) {
 			unlink_call(c, call);
 			call->rc = -EIO;
 			call->done = true;
@@ -673,4 +760,9 @@ const char *sfs_conn_fsname(struct sfs_conn *c)
 void sfs_conn_set_timeout(struct sfs_conn *c, int64_t timeout_ms)
 {
 	atomic_store(&c->timeout_ms, timeout_ms);
+}
+
+uint32_t sfs_conn_hello_flags(struct sfs_conn *c)
+{
+	return atomic_load(&c->hello_flags);
 }

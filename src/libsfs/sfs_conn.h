@@ -57,17 +57,22 @@ struct sfs_call {
 	 * (vmsplice + splice), without copying, and a frame still queued when
 	 * the call gave up keeps reading them. */
 	bool bulk_out_pinned;
+	uint8_t hdr_flags;           /* extra frame header flags (SFS_FLAG_ASYNC) */
 	void *bulk_in;
 	size_t bulk_in_cap;
 	size_t bulk_in_len;
 	int rc;                      /* 0 or -errno (server status translated) */
+	/* sfs_call_detach: called once with rc set (from the receiver thread,
+	 * or whichever gives the call up); the call is the callee's then. */
+	void (*done_cb)(struct sfs_call *call);
+	void *arg;                   /* for done_cb */
 	/* private */
 	uint64_t reqid;
 	uint8_t *payload;
 	size_t plen;
 	uint64_t sent_gen;
 	int64_t deadline;
-	bool done, receiving, registered;
+	bool done, receiving, registered, sending;
 	pthread_cond_t cond;
 	struct sfs_call *next;
 };
@@ -85,6 +90,15 @@ void sfs_conn_close(struct sfs_conn *c);
 void sfs_call_start(struct sfs_conn *c, struct sfs_call *call);
 /* Wait for a started call.  Returns call->rc. */
 int sfs_call_wait(struct sfs_conn *c, struct sfs_call *call);
+/* Send a call nobody waits for: done_cb(call) runs once it is answered, or
+ * failed (-EIO after the timeout, or when the connection is closed).  The
+ * call, and rep, must live until then; req is copied at once.  Calls on one
+ * connection reach the server in the order they were started. */
+void sfs_call_detach(struct sfs_conn *c, struct sfs_call *call, void (*done_cb)(struct sfs_call *));
+/* Give up detached calls older than the timeout (done_cb with -EIO).  The
+ * receiver does it while the server is unreachable; call it now and then
+ * for a server that is connected but does not answer. */
+void sfs_conn_expire_detached(struct sfs_conn *c);
 /* Start and wait. */
 int sfs_call_run(struct sfs_conn *c, struct sfs_call *call);
 /* Shorthand for calls without bulk data. */
@@ -97,6 +111,8 @@ bool sfs_conn_is_up(struct sfs_conn *c);
 int64_t sfs_conn_down_since(struct sfs_conn *c);
 /* Identity the server saw in HELLO (fs name, uid). */
 const char *sfs_conn_fsname(struct sfs_conn *c);
+/* The HELLO reply's flags (SFS_HELLO_SQUASHED). */
+uint32_t sfs_conn_hello_flags(struct sfs_conn *c);
 void sfs_conn_set_timeout(struct sfs_conn *c, int64_t timeout_ms);
 
 /* A random 64-bit id for a new client. */

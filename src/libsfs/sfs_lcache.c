@@ -26,7 +26,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lslot leases[LC_LEASES];
 static struct eslot entries[LC_ENTRIES];
 static struct aslot attrs[LC_ATTRS];
-static uint64_t recalled[RECALLED];
+static struct { uint64_t id, gen; } recalled[RECALLED];
 static unsigned recalled_next;
 static uint64_t hits, recalls, stamp;
 
@@ -67,7 +67,7 @@ void lc_lease_add(uint64_t dir, uint64_t id, uint64_t gen)
 	pthread_mutex_lock(&lock);
 	bool gone = false;
 	for (unsigned i = 0; i < RECALLED; i++)
-		gone |= recalled[i] == id;
+		gone |= recalled[i].id == id && recalled[i].gen == gen;
 	if (!gone) {
 		struct lslot *l = lslot_of(dir);
 		l->dir = dir;
@@ -77,15 +77,25 @@ void lc_lease_add(uint64_t dir, uint64_t id, uint64_t gen)
 	pthread_mutex_unlock(&lock);
 }
 
-void lc_lease_forget(uint64_t dir, uint64_t id)
+void lc_lease_forget(uint64_t dir, uint64_t id, uint64_t gen)
 {
 	pthread_mutex_lock(&lock);
 	struct lslot *l = lslot_of(dir);
 	if (l->dir == dir && l->id == id)
 		memset(l, 0, sizeof(*l));
-	recalled[recalled_next++ % RECALLED] = id;
+	recalled[recalled_next % RECALLED].id = id;
+	recalled[recalled_next++ % RECALLED].gen = gen;
 	recalls++;
 	pthread_mutex_unlock(&lock);
+}
+
+uint64_t lc_lease_held(uint64_t dir, uint64_t gen)
+{
+	pthread_mutex_lock(&lock);
+	const struct lslot *l = lslot_of(dir);
+	uint64_t id = l->dir == dir && l->gen == gen ? l->id : 0;
+	pthread_mutex_unlock(&lock);
+	return id;
 }
 
 uint64_t lc_lease_dir(uint64_t id, uint64_t gen)

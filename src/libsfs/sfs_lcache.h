@@ -32,8 +32,11 @@
  * generation the call was made and answered on.  Ignored if that lease was
  * recalled already (the recall overtook the reply). */
 void lc_lease_add(uint64_t dir, uint64_t id, uint64_t gen);
-/* The MDS recalled it: everything it covers is forgotten. */
-void lc_lease_forget(uint64_t dir, uint64_t id);
+/* The MDS recalled it (on the connection of generation gen): everything it
+ * covers is forgotten, and a grant of it seen later is ignored. */
+void lc_lease_forget(uint64_t dir, uint64_t id, uint64_t gen);
+/* Our lease on dir at generation gen, or 0. */
+uint64_t lc_lease_held(uint64_t dir, uint64_t gen);
 /* The directory of one of our leases by id, or 0. */
 uint64_t lc_lease_dir(uint64_t id, uint64_t gen);
 

@@ -49,6 +49,7 @@ static const struct cfg_opt mds_table[] = {
 	CFG_DURATION("sync-interval", 0, struct mds_opts, sync_interval_ms, "50ms", 0, 60000, "longest time a committed change waits in the page cache before it is synced to disk (fsync and other durable requests sync at once; 0: sync every commit)"),
 	CFG_DURATION("lease-recall-timeout", 0, struct mds_opts, lease_recall_ms, "10s", 100, 3600000, "how long a request waits for a client to give back a directory lease before the lease is taken back"),
 	CFG_DURATION("lease-cooldown", 0, struct mds_opts, lease_cooldown_ms, "2s", 0, 3600000, "a directory lease recalled sooner than this after its grant leaves the directory leased to nobody for this long (clients taking turns in it then ask the MDS instead of passing a lease back and forth)"),
+	CFG_BOOL("fault-refuse-async-create", 0, struct mds_opts, fault_refuse_async, "false", "testing only: refuse every asynchronous create (CREATE with a client's inode number) with ENOSPC"),
 	CFG_BOOL("no-leases", 0, struct mds_opts, no_leases, "false", "grant no directory leases (every lookup and stat then asks the MDS)"),
 	CFG_END
 };
@@ -70,6 +71,7 @@ struct conn {
 	bool squash;
 	pthread_mutex_t send_lock;
 	atomic_int refs;
+	atomic_int pending;   /* its requests queued or parked, not yet answered */
 };
 
 static void conn_put(struct conn *c)
@@ -208,6 +210,10 @@ static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER; /* held by the committer */
 static struct item *q_head, **q_tail = &q_head;
 
+/* The queue is first come, first served: a client's requests are applied
+ * in the order they came, unless one waits for a lease (a request parked
+ * is not one the client sent under a lease of its own: those never wait,
+ * see mds_lease_ino; so a RELEASE always comes after them). */
 static void enqueue(struct item *it)
 {
 	it->next = NULL;
@@ -229,8 +235,10 @@ static void requeue_ready(void)
 
 static void item_free(struct item *it)
 {
-	if (it->c)
+	if (it->c) {
+		atomic_fetch_sub(&it->c->pending, 1);
 		conn_put(it->c);
+	}
 	free(it->bulk);
 	free(it->rbulk);
 	free(it);
@@ -312,6 +320,7 @@ static void apply_request(MDB_txn *parent, struct item *it)
 	}
 	struct mtx x = { &M, child, mds_now_ns(), false };
 	lease_ctx(&x, it->c);
+	x.async = (it->h.flags & SFS_FLAG_ASYNC) != 0;
 	size_t rcap = 0;
 	const struct sfs_opinfo *info = sfs_op_info(it->h.op);
 	if (info && info->rep_bulk) {
@@ -488,7 +497,7 @@ static void commit_pending(void)
 
 static bool mds_op(uint16_t op)
 {
-	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_RELEASE) ||
+	return (op >= SFS_CLTOMD_LOOKUP && op <= SFS_CLTOMD_INORANGE) ||
 	       op == SFS_OSTOMD_REGISTER || op == SFS_OSTOMD_HEARTBEAT;
 }
 
@@ -525,6 +534,7 @@ static bool serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 		free(rb);
 		it->kind = ITEM_REQ;
 		atomic_fetch_add(&c->refs, 1);
+		atomic_fetch_add(&c->pending, 1);
 		it->c = c;
 		if (!mds_lease_park(x.recall, it)) {
 			enqueue(it);
@@ -623,7 +633,8 @@ static void *conn_main(void *arg)
 	MDB_txn *rtxn = NULL;
 	struct net_rbuf *rb = NULL;
 	uint8_t p[SFS_MAX_PAYLOAD];
-	if (sfs_serve_hello(c->fd, M.o.munge_socket, M.o.fsname, 1, &c->peer))
+	if (sfs_serve_hello(c->fd, M.o.munge_socket, M.o.fsname, 1,
+			    M.squash && c->squash ? SFS_HELLO_SQUASHED : 0, &c->peer))
 		goto out;
 	c->peer.squash = c->squash;
 	log_debug("'%s' connected as role %u uid %u", c->peer.name, c->peer.role, c->peer.uid);
@@ -634,9 +645,17 @@ static void *conn_main(void *arg)
 	rb->off = rb->len = 0;
 	if (c->peer.role == SFS_ROLE_CLIENT)
 		session_seen(c->peer.client_id, 1);
+	/* Changes queued by this thread and not committed yet: while more
+	 * requests are already read in (a client that does not wait for the
+	 * answers: asynchronous creates), they are taken into one commit. */
+	int uncommitted = 0;
 	for (;;) {
 		struct sfs_hdr h;
 		uint8_t hb[SFS_HDR_LEN];
+		if (uncommitted && (rb->off == rb->len || uncommitted >= 64)) {
+			commit_pending();
+			uncommitted = 0;
+		}
 		int rc = net_rbuf_read(rb, c->fd, hb, sizeof(hb));
 		if (!rc)
 			rc = sfs_hdr_decode(hb, &h);
@@ -675,20 +694,28 @@ static void *conn_main(void *arg)
 			break;
 		}
 		const struct sfs_opinfo *info = sfs_op_info(h.op);
-		if (info->mutating && memory_only(it) && serve_memory_only(c, &rtxn, it)) {
+		/* A client's requests are answered in the order they came when it
+		 * did not wait for the earlier ones (asynchronous creates and
+		 * removes): while one of this connection's changes is queued or
+		 * parked, a read queues behind it too. */
+		bool behind = atomic_load(&c->pending) > 0;
+		if (info->mutating && memory_only(it) && !behind && serve_memory_only(c, &rtxn, it)) {
 			free(it->bulk);
 			free(it);
-		} else if (info->mutating) {
+		} else if (info->mutating || behind) {
 			it->kind = ITEM_REQ;
 			atomic_fetch_add(&c->refs, 1);
+			atomic_fetch_add(&c->pending, 1);
 			it->c = c;
 			enqueue(it);
-			commit_pending();
+			uncommitted++;
 		} else if (!serve_read(c, &rtxn, it)) {
 			free(it->bulk);
 			free(it);
 		}
 	}
+	if (uncommitted)
+		commit_pending();
 	if (c->peer.role == SFS_ROLE_CLIENT)
 		session_seen(c->peer.client_id, -1);
 	/* Its leases are void: whoever waits for them may go on. */
@@ -788,6 +815,7 @@ int main(int argc, char **argv)
 	M.started_ms = util_mono_ms();
 	if (mds_db_open(&M))
 		exit(1);
+	M.boot_next_ino = M.next_ino;
 	static const struct mds_lease_ops lops = { conn_hold, conn_put_v, conn_recall };
 	mds_lease_init(&lops, M.o.lease_recall_ms, M.o.lease_cooldown_ms);
 	signal(SIGPIPE, SIG_IGN);

@@ -51,6 +51,7 @@ struct mds_opts {
 	int64_t lease_recall_ms;
 	int64_t lease_cooldown_ms;
 	bool no_leases;
+	bool fault_refuse_async;
 };
 
 struct mds_ost {
@@ -69,10 +70,16 @@ struct open_ent {
 	struct open_ent *next;
 };
 
+#define SESSION_RANGES 4
+
 struct session {
 	uint64_t client;
 	int nconns;
 	int64_t gone_ms;
+	/* Inode numbers reserved for this client's asynchronous creates
+	 * (INORANGE): [start, end), the newest SESSION_RANGES of them. */
+	uint64_t rstart[SESSION_RANGES], rend[SESSION_RANGES];
+	unsigned rnext;
 	struct session *next;
 };
 
@@ -94,6 +101,7 @@ struct mds {
 	struct open_ent *opens[OPEN_BUCKETS];
 	struct session *sessions;
 	int64_t started_ms;
+	uint64_t boot_next_ino;    /* next_ino when this MDS started: lower ones were handed out before */
 	uint32_t squash_uid, squash_gid;
 	bool squash;
 };
@@ -117,6 +125,7 @@ struct mtx {
 	uint64_t client;   /* the asking client (leases); 0: housekeeping, OSS, admin */
 	void *conn;        /* its connection, to grant a lease on; NULL: no grants */
 	uint64_t recall;   /* set with -MDS_ERECALL: the lease to wait for */
+	bool async;        /* the client answered this already (SFS_FLAG_ASYNC): it never waits for a lease */
 };
 
 /* What a handler gets and gives. */
@@ -167,7 +176,9 @@ void mds_lease_init(const struct mds_lease_ops *ops, int64_t recall_timeout_ms, 
  * With grant and lease, a lease may be granted (or is held already) by the
  * asking client: its id in *lease, else 0. */
 int mds_lease_dir(struct mtx *x, uint64_t dir, bool grant, uint64_t *lease);
-/* The request changes ino's attributes: 0, or -MDS_ERECALL. */
+/* The request changes ino's attributes: 0, or -MDS_ERECALL.  An
+ * asynchronous request (x->async) does not wait: the lease is recalled and
+ * the change goes ahead (the holder stops using it at the recall). */
 int mds_lease_ino(struct mtx *x, uint64_t ino);
 /* Cover ino by the asking client's lease on dir: the lease id, or 0. */
 uint64_t mds_lease_cover(struct mtx *x, uint64_t dir, uint64_t ino);

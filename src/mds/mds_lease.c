@@ -70,6 +70,9 @@ static uint64_t st_granted, st_recalled, st_expired;
 void mds_lease_init(const struct mds_lease_ops *ops, int64_t timeout_ms, int64_t cool_ms)
 {
 	OPS = *ops;
+	/* Ids never seen before this start: a client's memory of recalled
+	 * leases must not match a new one. */
+	next_id = ((uint64_t)util_wall_ms() << 16) | 1;
 	if (timeout_ms > 0)
 		recall_timeout_ms = timeout_ms;
 	if (cool_ms >= 0)
@@ -192,13 +195,34 @@ int mds_lease_ino(struct mtx *x, uint64_t ino)
 	if (!x->client)
 		return 0;
 	int rc = 0;
+	void *send_to = NULL;
+	uint64_t dir = 0, id = 0;
 	pthread_mutex_lock(&lock);
 	struct cover *c = cover_find(ino);
 	if (c && c->l->state != L_FREE && c->l->client != x->client) {
-		x->recall = c->l->id;
-		rc = -MDS_ERECALL;
+		if (!x->async) {
+			x->recall = c->l->id;
+			rc = -MDS_ERECALL;
+		} else if (c->l->state == L_HELD) {
+			/* An asynchronous request must not wait (its client's
+			 * RELEASE of its own lease comes after it): recall without
+			 * waiting.  The holder's cached attributes are stale only
+			 * until the recall reaches it. */
+			struct lease *l = c->l;
+			l->state = L_RECALLING;
+			l->deadline_ms = util_mono_ms() + recall_timeout_ms;
+			send_to = l->holder;
+			OPS.hold(send_to);
+			dir = l->dir;
+			id = l->id;
+			st_recalled++;
+		}
 	}
 	pthread_mutex_unlock(&lock);
+	if (send_to) {
+		OPS.recall(send_to, dir, id);
+		OPS.put(send_to);
+	}
 	return rc;
 }
 

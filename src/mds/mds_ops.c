@@ -549,11 +549,21 @@ static int op_getattr(struct mtx *x, struct mreq *r)
 	return rc;
 }
 
+static int new_inode_common(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
+			    struct mds_inode *i);
+
 static int new_inode(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
 		     struct mds_inode *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->a.ino = x->m->next_ino++;
+	return new_inode_common(x, dir, c, mode, i);
+}
+
+/* Fill a new inode's attributes (its number is set). */
+static int new_inode_common(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
+			    struct mds_inode *i)
+{
 	i->a.mode = mode;
 	i->a.nlink = 1;
 	i->a.uid = c->uid;
@@ -586,6 +596,57 @@ static int prep_create(struct mtx *x, const struct sfs_cred *c, uint64_t parent,
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* May client use inode number ino for a new inode?  0 or -EINVAL. */
+static int ino_granted(struct mtx *x, uint64_t client, uint64_t ino)
+{
+	bool ok = false;
+	pthread_mutex_lock(&x->m->lock);
+	for (struct session *s = x->m->sessions; s && !ok; s = s->next)
+		if (s->client == client)
+			for (unsigned k = 0; k < SESSION_RANGES; k++)
+				ok |= ino >= s->rstart[k] && ino < s->rend[k];
+	pthread_mutex_unlock(&x->m->lock);
+	/* A create resent after our restart: its number was granted before
+	 * (below where we started), and it must still be free. */
+	if (!ok && (ino < 2 || ino >= x->m->boot_next_ino))
+		return -EINVAL;
+	struct mds_inode *i = malloc(sizeof(*i));
+	if (!i)
+		return -ENOMEM;
+	int rc = inode_get(x, ino, i);
+	free(i);
+	if (rc == 0)
+		return -EINVAL; /* in use: never two inodes with one number */
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int op_inorange(struct mtx *x, struct mreq *r)
+{
+	uint32_t n = r->in->inorange_req.count;
+	if (n == 0 || n > 4096)
+		return -EINVAL;
+	if (r->peer->role != SFS_ROLE_CLIENT || !r->peer->client_id)
+		return -EPERM;
+	uint64_t start = x->m->next_ino;
+	bool kept = false;
+	pthread_mutex_lock(&x->m->lock);
+	for (struct session *s = x->m->sessions; s; s = s->next)
+		if (s->client == r->peer->client_id) {
+			unsigned k = s->rnext++ % SESSION_RANGES;
+			s->rstart[k] = start;
+			s->rend[k] = start + n;
+			kept = true;
+			break;
+		}
+	pthread_mutex_unlock(&x->m->lock);
+	if (!kept)
+		return -EIO;
+	x->m->next_ino += n; /* made durable with ino_limit by the committer */
+	r->out->inorange_rep.start = start;
+	r->out->inorange_rep.count = n;
+	return 0;
+}
+
 static int op_create(struct mtx *x, struct mreq *r)
 {
 	struct sfs_create_req *q = &r->in->create_req;
@@ -598,7 +659,24 @@ static int op_create(struct mtx *x, struct mreq *r)
 	if ((type == S_IFCHR || type == S_IFBLK) && q->cred.uid != 0)
 		return -EPERM;
 	int rc = prep_create(x, &q->cred, q->parent, q->name, &d);
-	if (rc || (rc = new_inode(x, &d, &q->cred, type | (q->mode & 07777), &i)))
+	if (rc)
+		return rc;
+	if (q->ino && x->m->o.fault_refuse_async)
+		return -ENOSPC;
+	if (q->ino) {
+		/* An asynchronous create: the number is the client's, from its
+		 * INORANGE grant (or, after a restart of ours, from before). */
+		if ((rc = ino_granted(x, r->peer->client_id, q->ino)))
+			return rc;
+		memset(&i, 0, sizeof(i));
+		i.a.ino = q->ino;
+		rc = new_inode_common(x, &d, &q->cred, type | (q->mode & 07777), &i);
+		if (q->time > 0)
+			i.a.atime = i.a.mtime = i.a.ctime = q->time;
+	} else {
+		rc = new_inode(x, &d, &q->cred, type | (q->mode & 07777), &i);
+	}
+	if (rc)
 		return rc;
 	i.a.rdev = q->rdev;
 	if (type == S_IFREG && (rc = alloc_layout(x, &q->sreq, &d.dflt, SFS_NO_OST, &i.layout)))
@@ -1642,6 +1720,7 @@ int mds_handle(struct mtx *x, struct mreq *r)
 	case SFS_CLTOMD_OSTLIST: return op_ostlist(x, r);
 	case SFS_CLTOMD_OSTSTATE: return op_oststate(x, r);
 	case SFS_CLTOMD_RELEASE: return op_release(x, r);
+	case SFS_CLTOMD_INORANGE: return op_inorange(x, r);
 	case SFS_OSTOMD_REGISTER: return op_register(x, r);
 	case SFS_OSTOMD_HEARTBEAT: return op_heartbeat(x, r);
 	default: return -ENOSYS;

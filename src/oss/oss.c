@@ -573,7 +573,7 @@ static void *conn_main(void *arg)
 	c->bulk = aligned_alloc(DIO_ALIGN, SFS_MAX_BULK);
 	if (!in || !out || !c->bulk)
 		goto done;
-	if (sfs_serve_hello(c->fd, opts.munge_socket, fsname, 0, &c->peer))
+	if (sfs_serve_hello(c->fd, opts.munge_socket, fsname, 0, 0, &c->peer))
 		goto done;
 	log_debug("'%s' connected (uid %u)", c->peer.name, c->peer.uid);
 	for (;;) {

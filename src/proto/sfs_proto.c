@@ -160,7 +160,8 @@ static const struct field f_hello_req[] = {
 };
 static const struct field f_hello_rep[] = {
 	FX(struct sfs_hello_rep, F_U64, session), FSTR(struct sfs_hello_rep, fsname),
-	FX(struct sfs_hello_rep, F_U32, uid), FX(struct sfs_hello_rep, F_U32, gid), FEND
+	FX(struct sfs_hello_rep, F_U32, uid), FX(struct sfs_hello_rep, F_U32, gid),
+	FX(struct sfs_hello_rep, F_U32, flags), FEND
 };
 static const struct field f_name_req[] = {
 	FX(struct sfs_name_req, F_CRED, cred), FX(struct sfs_name_req, F_U64, parent),
@@ -181,7 +182,8 @@ static const struct field f_create_req[] = {
 	FX(struct sfs_create_req, F_CRED, cred), FX(struct sfs_create_req, F_U64, parent),
 	FSTR(struct sfs_create_req, name), FX(struct sfs_create_req, F_U32, mode),
 	FX(struct sfs_create_req, F_U32, rdev), FX(struct sfs_create_req, F_U32, flags),
-	FX(struct sfs_create_req, F_SREQ, sreq), FEND
+	FX(struct sfs_create_req, F_SREQ, sreq), FX(struct sfs_create_req, F_U64, ino),
+	FX(struct sfs_create_req, F_I64, time), FEND
 };
 static const struct field f_create_rep[] = {
 	FX(struct sfs_create_rep, F_ATTR, attr), FX(struct sfs_create_rep, F_LAYOUT, layout),
@@ -272,6 +274,10 @@ static const struct field f_register_rep[] = { FX(struct sfs_register_rep, F_U32
 static const struct field f_oststate_req[] = {
 	FX(struct sfs_oststate_req, F_U32, ost), FX(struct sfs_oststate_req, F_U32, state), FEND
 };
+static const struct field f_inorange_req[] = { FX(struct sfs_inorange_req, F_U32, count), FEND };
+static const struct field f_inorange_rep[] = {
+	FX(struct sfs_inorange_rep, F_U64, start), FX(struct sfs_inorange_rep, F_U32, count), FEND
+};
 static const struct field f_lease_msg[] = {
 	FX(struct sfs_lease_msg, F_U64, dir), FX(struct sfs_lease_msg, F_U64, lease), FEND
 };
@@ -341,6 +347,7 @@ static const struct opdesc ops[] = {
 	OP(SFS_CLTOMD_OSTLIST, struct sfs_empty, f_empty, struct sfs_count_rep, f_count_rep, 0, 64 * 1024, false),
 	OP(SFS_CLTOMD_OSTSTATE, struct sfs_oststate_req, f_oststate_req, struct sfs_empty, f_empty, 0, 0, true),
 	OP(SFS_CLTOMD_RELEASE, struct sfs_lease_msg, f_lease_msg, struct sfs_empty, f_empty, 0, 0, true),
+	OP(SFS_CLTOMD_INORANGE, struct sfs_inorange_req, f_inorange_req, struct sfs_inorange_rep, f_inorange_rep, 0, 0, true),
 	/* One-way: the "request" is what the MDS sends; there is no reply. */
 	OP(SFS_MDTOCL_RECALL, struct sfs_lease_msg, f_lease_msg, struct sfs_empty, f_empty, 0, 0, false),
 	OP(SFS_OSTOMD_REGISTER, struct sfs_register_req, f_register_req, struct sfs_register_rep, f_register_rep, 0, 0, true),
@@ -463,7 +470,7 @@ int sfs_hdr_decode(const uint8_t in[SFS_HDR_LEN], struct sfs_hdr *h)
 	h->status = (int32_t)pr_u32(&r);
 	h->plen = pr_u32(&r);
 	h->blen = pr_u32(&r);
-	if (r.err || magic != SFS_MAGIC || h->version != SFS_VERSION || (h->flags & ~SFS_FLAG_REPLY))
+	if (r.err || magic != SFS_MAGIC || h->version != SFS_VERSION || (h->flags & ~(SFS_FLAG_REPLY | SFS_FLAG_ASYNC)))
 		return -EPROTO;
 	const struct opdesc *d = find_op(h->op);
 	if (!d)

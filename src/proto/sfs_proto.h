@@ -32,6 +32,7 @@
 #define SFS_VERSION      1
 #define SFS_HDR_LEN      28
 #define SFS_FLAG_REPLY   0x01
+#define SFS_FLAG_ASYNC   0x02         /* request: the client answered it already (never waits for a lease) */
 
 #define SFS_DEFAULT_PORT 9800
 #define SFS_NAME_MAX     255          /* one path component */
@@ -147,6 +148,10 @@ enum sfs_op {
 	 * an unknown lease is not an error.  Queued behind every earlier change
 	 * of the connection, so the holder's changes are applied first. */
 	SFS_CLTOMD_RELEASE = 36,
+	/* req: count:32   rep: start:64 count:32
+	 * Reserves inode numbers [start, start + count) for this client's
+	 * asynchronous creates (CREATE with ino).  At most 4096 at a time. */
+	SFS_CLTOMD_INORANGE = 37,
 
 	/* ---- OSS -> MDS ---- */
 	/* req: uuid:STR(<=63) addr:STR port:32 total:64 free:64   rep: ost:32
@@ -280,7 +285,8 @@ int sfs_hdr_decode(const uint8_t in[SFS_HDR_LEN], struct sfs_hdr *h);
 
 #define SFS_HELLO_LEASES 0x01       /* HELLO flag: this client takes directory leases */
 struct sfs_hello_req { uint8_t role; uint64_t client_id; char cred[SFS_CRED_MAX + 1]; uint32_t flags; };
-struct sfs_hello_rep { uint64_t session; char fsname[SFS_FSNAME_MAX + 1]; uint32_t uid, gid; };
+#define SFS_HELLO_SQUASHED 0x01     /* HELLO reply flag: the MDS squashes this client's root */
+struct sfs_hello_rep { uint64_t session; char fsname[SFS_FSNAME_MAX + 1]; uint32_t uid, gid, flags; };
 
 struct sfs_name_req { struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1]; };
 struct sfs_ino_req { struct sfs_cred cred; uint64_t ino; };
@@ -292,10 +298,15 @@ struct sfs_setattr_req {
 	struct sfs_cred cred; uint64_t ino; uint32_t valid, mode, uid, gid;
 	uint64_t size; int64_t atime, mtime;
 };
+/* ino, time: 0, or an inode number from this client's INORANGE grant and the
+ * client's clock for the new inode's times (a create the client answered
+ * before sending it: wire-protocol.md, Asynchronous creates). */
 struct sfs_create_req {
 	struct sfs_cred cred; uint64_t parent; char name[SFS_NAME_MAX + 1];
-	uint32_t mode, rdev, flags; struct sfs_sreq sreq;
+	uint32_t mode, rdev, flags; struct sfs_sreq sreq; uint64_t ino; int64_t time;
 };
+struct sfs_inorange_req { uint32_t count; };
+struct sfs_inorange_rep { uint64_t start; uint32_t count; };
 struct sfs_attr_layout_rep { struct sfs_attr attr; struct sfs_layout layout; };
 /* pseq: the parent directory's name counter after the change (it grows by one
  * with every name added to the directory, by anyone), so that a client can
@@ -367,6 +378,7 @@ union sfs_msg {
 	struct sfs_obj_stat_rep obj_stat_rep; struct sfs_ost_req ost_req;
 	struct sfs_ost_statfs_rep ost_statfs_rep; struct sfs_empty empty;
 	struct sfs_oststate_req oststate_req; struct sfs_lease_msg lease_msg;
+	struct sfs_inorange_req inorange_req; struct sfs_inorange_rep inorange_rep;
 };
 
 /* What the protocol knows about one op. */

@@ -71,7 +71,7 @@ int sfs_recv_hdr(int fd, struct sfs_hdr *hdr)
 	return sfs_hdr_decode(h, hdr);
 }
 
-int sfs_serve_hello(int fd, const char *munge_socket, const char *fsname, uint64_t session,
+int sfs_serve_hello(int fd, const char *munge_socket, const char *fsname, uint64_t session, uint32_t rep_flags,
 		    struct sfs_peer *peer)
 {
 	struct sfs_hdr h;
@@ -120,7 +120,7 @@ int sfs_serve_hello(int fd, const char *munge_socket, const char *fsname, uint64
 	peer->leases = (hq->flags & SFS_HELLO_LEASES) != 0;
 	peer->uid = uid;
 	peer->gid = gid;
-	struct sfs_hello_rep hr = { .session = session, .uid = uid, .gid = gid };
+	struct sfs_hello_rep hr = { .session = session, .uid = uid, .gid = gid, .flags = rep_flags };
 	snprintf(hr.fsname, sizeof(hr.fsname), "%s", fsname);
 	rc = sfs_send_msg(fd, SFS_HELLO, true, h.reqid, 0, &hr, NULL, 0);
 	tv.tv_sec = 0;

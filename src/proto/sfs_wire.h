@@ -48,4 +48,4 @@ struct sfs_peer {
  * A reason is logged either way.
  */
 int sfs_serve_hello(int fd, const char *munge_socket, const char *fsname, uint64_t session,
-		    struct sfs_peer *peer);
+		    uint32_t rep_flags, struct sfs_peer *peer);

@@ -53,7 +53,7 @@ static void test_recall_forgets_all(void **state)
 		lc_put_entry(20, n, &a, 8, 1);
 	}
 	assert_true(lc_get_entry(20, "n42", 1, &out));
-	lc_lease_forget(20, 8);
+	lc_lease_forget(20, 8, 1);
 	assert_false(lc_get_entry(20, "n42", 1, &out));
 	assert_false(lc_get_attr(2042, 1, &out));
 	/* The grant of a recalled lease arriving late is ignored. */
@@ -61,6 +61,10 @@ static void test_recall_forgets_all(void **state)
 	struct sfs_attr a = attr(2042, 0100600);
 	lc_put_entry(20, "n42", &a, 8, 1);
 	assert_false(lc_get_entry(20, "n42", 1, &out));
+	/* After a reconnect (another generation) the same id may be granted. */
+	lc_lease_add(20, 8, 2);
+	lc_put_entry(20, "n42", &a, 8, 2);
+	assert_true(lc_get_entry(20, "n42", 2, &out));
 	/* A new lease on the same directory works again. */
 	lc_lease_add(20, 9, 1);
 	lc_put_entry(20, "n42", &a, 9, 1);

@@ -1,0 +1,97 @@
+#!/bin/bash
+# StratusFS asynchronous creates and removes: under a directory lease a mount
+# answers creates of names it knows to be missing, and removes of files it
+# knows, at once, and sends them to the MDS behind the answer.  Checked:
+#  - creates and removes were answered that way (user.sfs.stats);
+#  - a file written right after its asynchronous create holds the data, seen
+#    from another mount, with a layout (its objects on the OST);
+#  - another mount listing the directory right after 300 asynchronous creates
+#    sees all 300 (the recall makes the holder's requests land first), and
+#    after 300 asynchronous removes sees none;
+#  - O_EXCL on a name that exists fails, as ever;
+#  - fsync of the directory, then kill -9 of the MDS: every file is there
+#    after the restart;
+#  - a create the MDS refuses after the mount answered it: the write or the
+#    close fails, the name goes away, the refusal is logged;
+#  - async=false answers nothing itself.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/sfs-lib.sh"
+
+plan 16
+
+MPORT=$(t_free_port)
+sfs_munged munge
+sfs_mds --port "$MPORT" --lease-cooldown 300ms
+sfs_oss 0
+sfs_mount a
+sfs_mount b
+A=$T/a B=$T/b
+ok "1 OST up" sfs_wait_osts "$A" 1
+stat_of() { python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.sfs.stats").decode())' "$1" | awk -v k="$2" '$1 == k {print $2}'; }
+
+mkdir "$A/d"
+c0=$(stat_of "$A" async_creates)
+for i in $(seq 1 300); do : >"$A/d/f$i"; done
+c1=$(stat_of "$A" async_creates)
+ok "A answered its creates itself ($c0 -> $c1 of 300)" test "$((c1 - c0))" -ge 250
+is "$(ls "$B/d" | wc -l)" 300 "B lists all 300 files at once"
+
+echo hello-async >"$A/d/w"
+is "$(cat "$B/d/w")" hello-async "a file written right after its asynchronous create reads back on B"
+ok "its object is on the OST" sh -c "sfs getstripe '$A/d/w' | grep -qP '^\s+0\s'"
+is "$(stat -c %s "$A/d/w")" 12 "its size on A"
+
+r0=$(stat_of "$A" async_removes)
+sleep 0.5   # B's listing recalled A's lease: the cool-down passes, A leases again
+stat "$A/d" >/dev/null
+ls "$A/d" >/dev/null
+for i in $(seq 1 300); do stat "$A/d/f$i" >/dev/null; done
+for i in $(seq 1 300); do rm "$A/d/f$i"; done
+r1=$(stat_of "$A" async_removes)
+ok "A answered its removes itself ($r0 -> $r1 of 300)" test "$((r1 - r0))" -ge 250
+is "$(ls "$B/d" | wc -l)" 1 "B lists only w after the 300 removes"
+
+is "$(python3 -c 'import os,sys
+try:
+    os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); print("created")
+except FileExistsError: print("EEXIST")' "$A/d/w")" EEXIST "O_EXCL on an existing name fails"
+
+# ---- fsync of the directory makes them durable ----
+mkdir "$A/e"
+for i in $(seq 1 100); do echo "$i" >"$A/e/g$i"; done
+python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.close(fd)' "$A/e"
+t_stop "$MDS_PID" KILL
+rm -f "$T/mds.port"
+sfs_mds --port "$MPORT" --lease-cooldown 300ms
+ok "the OST is back after the MDS restart" sfs_wait_osts "$B" 1
+is "$(ls "$B/e" | wc -l)" 100 "all 100 files made before the fsync are there after kill -9 of the MDS"
+is "$(cat "$B/e/g77")" 77 "and hold their data"
+
+# ---- a create the MDS refuses ----
+t_stop "$MDS_PID"
+rm -f "$T/mds.port"
+sfs_mds --port "$MPORT" --lease-cooldown 300ms --fault-refuse-async-create
+sfs_wait_osts "$A" 1
+mkdir "$A/x"
+: >"$A/x/first"    # A now holds the lease on x and knows its names
+out=$(python3 - "$A/x/bad" 2>&1 <<'PY'
+import os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, b"x" * 4096)
+    os.close(fd)
+    print("no error")
+except OSError as e:
+    print("error", e.errno)
+PY
+)
+like "$out" "^error" "writing or closing a file whose create the MDS refused fails ($out)"
+ok "the refusal is logged" grep -q "refused the create of 'bad'" "$T/mount-a.log"
+t_wait 5 "the name is gone" test ! -e "$A/x/bad"
+ok "the refused name is gone on A" test ! -e "$A/x/bad"
+
+# ---- async=false ----
+sfs_mount c async=false
+mkdir "$T/c/y"
+for i in 1 2 3; do : >"$T/c/y/h$i"; done
+is "$(stat_of "$T/c" async_creates)" 0 "an async=false mount answers no create itself"
