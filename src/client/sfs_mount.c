@@ -110,6 +110,8 @@ struct node {
 	struct wjob *wb_jobs;   /* those writes (their ranges), under lock */
 	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
 	bool pending;           /* made by an asynchronous create not answered yet: no layout */
+	int unreg;              /* open handles the MDS has not been told of (asynchronous creates) */
+	bool registering;       /* register_opens is telling it of them */
 	int cerr;               /* that create failed: every use of the file fails so */
 	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
@@ -456,6 +458,8 @@ static bool dk_absent(uint64_t dir, const char *name)
  * (before any reply read after it), and given back to the MDS by the
  * releaser thread. */
 
+static void register_opens(void);
+
 /* Work for the releaser thread: give a lease back, or make the kernel
  * forget a name an asynchronous create or remove got wrong. */
 struct lwork {
@@ -537,6 +541,9 @@ static void *releaser_main(void *arg)
 			 * so none starts now). */
 			pthread_rwlock_wrlock(&lease_send_lock);
 			pthread_rwlock_unlock(&lease_send_lock);
+			/* Another client is about to change the directory: the
+			 * MDS must know of our open files first. */
+			register_opens();
 			int rc = sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_RELEASE, &w->m, NULL);
 			if (rc)
 				log_warn("giving back the lease on directory %" PRIu64 " failed: %s", w->m.dir, strerror(-rc));
@@ -953,10 +960,13 @@ struct aop {
 		struct sfs_create_req cq;
 		struct sfs_name_req nq;
 		struct sfs_close_req clq;
+		struct sfs_open_req oq;
+		struct sfs_setsize_req sq;
 	};
 	union {
 		struct sfs_create_rep cr;
 		struct sfs_attr_rep ar;
+		struct sfs_attr_layout_rep olr;
 	};
 	uint64_t parent, ino, pseq, gen;
 	char name[SFS_NAME_MAX + 1];
@@ -1085,6 +1095,84 @@ static void remove_done(struct sfs_call *call)
 	async_slot_give();
 }
 
+/* ---- opens the MDS is told of only when it matters ----
+ *
+ * The MDS counts open handles only so that a file removed while open lives
+ * until its last close.  A file this mount made asynchronously is opened
+ * without telling the MDS (no OPEN with the create, no CLOSE at the end:
+ * one request per create instead of two); the MDS is told of such handles
+ * (OPEN with SFS_OPEN_REOPEN, in order before what follows) before anything
+ * could remove the file: before this mount removes, renames or links any
+ * name, before it gives back a lease (another client is about to change
+ * the directory), and after a reconnect. */
+
+static atomic_int unreg_total;
+
+static void open_done(struct sfs_call *call)
+{
+	struct aop *o = (struct aop *)call;
+	if (call->rc)
+		log_warn("telling the MDS of an open handle of inode %" PRIu64 " failed: %s", o->ino,
+			 strerror(-call->rc));
+	free(o);
+	async_slot_give();
+}
+
+static void send_open(uint64_t ino)
+{
+	struct aop *o = calloc(1, sizeof(*o));
+	if (!o) {
+		log_error("out of memory: the MDS is not told of an open handle of inode %" PRIu64, ino);
+		return;
+	}
+	o->oq = (struct sfs_open_req){ .ino = ino, .flags = SFS_OPEN_REOPEN };
+	o->ino = ino;
+	o->call.op = SFS_CLTOMD_OPEN;
+	o->call.req = &o->oq;
+	o->call.rep = &o->olr;
+	async_slot_take();
+	sfs_call_detach(sfs_fs_mds(FS), &o->call, open_done);
+}
+
+static void register_opens(void)
+{
+	if (atomic_load(&unreg_total) == 0)
+		return;
+	struct node *v[256];
+	int nv = 0;
+	pthread_mutex_lock(&nodes_lock);
+	for (int b = 0; b < NODE_BUCKETS && nv < 256; b++)
+		for (struct node *p = nodes[b]; p && nv < 256; p = p->next) {
+			pthread_mutex_lock(&p->lock);
+			if (p->unreg > 0) {
+				p->refs++;
+				v[nv++] = p;
+			}
+			pthread_mutex_unlock(&p->lock);
+		}
+	pthread_mutex_unlock(&nodes_lock);
+	for (int i = 0; i < nv; i++) {
+		struct node *n = v[i];
+		pthread_mutex_lock(&n->lock);
+		while (n->registering)
+			pthread_cond_wait(&n->idle, &n->lock);
+		int cnt = n->unreg;
+		n->unreg = 0;
+		n->registering = cnt > 0;
+		pthread_mutex_unlock(&n->lock);
+		atomic_fetch_sub(&unreg_total, cnt);
+		for (int k = 0; k < cnt; k++)
+			send_open(n->ino);
+		pthread_mutex_lock(&n->lock);
+		n->registering = false;
+		pthread_cond_broadcast(&n->idle);
+		pthread_mutex_unlock(&n->lock);
+		node_put(n);
+	}
+	if (atomic_load(&unreg_total) > 0)
+		register_opens(); /* more than 256 of them */
+}
+
 static void close_done(struct sfs_call *call)
 {
 	struct aop *o = (struct aop *)call;
@@ -1136,9 +1224,11 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	}
 	pthread_mutex_lock(&n->lock);
 	n->pending = true;
+	n->unreg++; /* the MDS is told of this open only if it matters (register_opens) */
 	pthread_mutex_unlock(&n->lock);
+	atomic_fetch_add(&unreg_total, 1);
 	o->cq = (struct sfs_create_req){ .cred = *cred, .parent = parent, .mode = mode, .sreq = { 0, 0, -1 },
-					 .flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0),
+					 .flags = (fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0,
 					 .ino = ino, .time = t };
 	snprintf(o->cq.name, sizeof(o->cq.name), "%s", name);
 	snprintf(o->name, sizeof(o->name), "%s", name);
@@ -1156,7 +1246,9 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		pthread_rwlock_unlock(&lease_send_lock);
 		pthread_mutex_lock(&n->lock);
 		n->pending = false;
+		n->unreg--;
 		pthread_mutex_unlock(&n->lock);
+		atomic_fetch_sub(&unreg_total, 1);
 		node_put(n);
 		free(o);
 		async_slot_give();
@@ -1197,6 +1289,7 @@ static bool unlink_async(fuse_req_t req, fuse_ino_t parent, const char *name, co
 	struct aop *o = calloc(1, sizeof(*o));
 	if (!o)
 		return false;
+	register_opens();
 	async_slot_take();
 	o->nq.cred = *cred;
 	o->nq.parent = parent;
@@ -1342,6 +1435,7 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	cred_of(req, &q.cred);
 	if (op == SFS_CLTOMD_UNLINK && unlink_async(req, parent, name, &q.cred))
 		return;
+	register_opens();
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	struct sfs_attr_rep r;
 	dcache_drop(parent);
@@ -1384,6 +1478,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
 	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
+	register_opens(); /* a rename over a file removes it */
 	dcache_drop(parent);
 	dcache_drop(newparent);
 	lc_drop_ino(parent);
@@ -1413,6 +1508,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	dcache_drop(newparent);
 	lc_drop_ino(newparent);
 	lc_drop_ino(ino);
+	register_opens(); /* a name elsewhere: removable without our lease */
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
 	if (rc) {
@@ -2037,13 +2133,35 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct node *n = (struct node *)(uintptr_t)fi->fh;
 	pthread_mutex_lock(&n->lock);
 	wb_wait_locked(n, false); /* nothing may use the node after the last put */
+	while (n->registering)
+		pthread_cond_wait(&n->idle, &n->lock);
 	struct sfs_close_req q = { .ino = ino, .size = n->written_end, .mtime = n->mtime, .has_size = n->dirty };
+	bool unreg = n->unreg > 0;
+	if (unreg)
+		n->unreg--;
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
 	cred_of(req, &q.cred);
 	if (q.has_size)
 		lc_drop_ino(ino);
 	node_put(n);
+	if (unreg) {
+		/* The MDS was never told of this open: no CLOSE, only the size
+		 * if one is left to tell. */
+		atomic_fetch_sub(&unreg_total, 1);
+		struct aop *o = q.has_size ? calloc(1, sizeof(*o)) : NULL;
+		if (o) {
+			o->sq = (struct sfs_setsize_req){ .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
+			o->ino = ino;
+			o->call.op = SFS_CLTOMD_SETSIZE;
+			o->call.req = &o->sq;
+			o->call.rep = &o->ar;
+			async_slot_take();
+			sfs_call_detach(sfs_fs_mds(FS), &o->call, close_done);
+		}
+		fuse_reply_err(req, 0);
+		return;
+	}
 	/* Nobody waits for a release: the CLOSE goes behind the answer (in
 	 * order with this mount's other requests on the connection). */
 	struct aop *o = calloc(1, sizeof(*o));
@@ -2532,9 +2650,15 @@ static void *recovery_main(void *arg)
 		int n = 0;
 		pthread_mutex_lock(&nodes_lock);
 		for (int b = 0; b < NODE_BUCKETS; b++)
-			for (struct node *p = nodes[b]; p; p = p->next)
+			for (struct node *p = nodes[b]; p; p = p->next) {
 				for (int k = 0; k < p->refs && n < 256; k++)
 					inos[n++] = p->ino;
+				/* Handles it was never told of are told of now too. */
+				pthread_mutex_lock(&p->lock);
+				atomic_fetch_sub(&unreg_total, p->unreg);
+				p->unreg = 0;
+				pthread_mutex_unlock(&p->lock);
+			}
 		pthread_mutex_unlock(&nodes_lock);
 		for (int i = 0; i < n; i++) {
 			struct sfs_open_req q = { .ino = inos[i], .flags = SFS_OPEN_REOPEN };

@@ -83,8 +83,8 @@ static void conn_put(struct conn *c)
 	}
 }
 
-static void conn_reply(struct conn *c, uint16_t op, uint64_t reqid, int32_t status,
-		       const uint8_t *payload, size_t plen, const uint8_t *bulk, size_t blen)
+static void conn_reply_more(struct conn *c, uint16_t op, uint64_t reqid, int32_t status,
+			    const uint8_t *payload, size_t plen, const uint8_t *bulk, size_t blen, bool more)
 {
 	struct sfs_hdr h = { .version = SFS_VERSION, .flags = SFS_FLAG_REPLY, .op = op,
 			     .reqid = reqid, .status = status };
@@ -92,9 +92,15 @@ static void conn_reply(struct conn *c, uint16_t op, uint64_t reqid, int32_t stat
 		plen = blen = 0;
 	}
 	pthread_mutex_lock(&c->send_lock);
-	if (sfs_send(c->fd, &h, payload, plen, bulk, blen))
+	if (sfs_send_more(c->fd, &h, payload, plen, bulk, blen, more))
 		shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&c->send_lock);
+}
+
+static void conn_reply(struct conn *c, uint16_t op, uint64_t reqid, int32_t status,
+		       const uint8_t *payload, size_t plen, const uint8_t *bulk, size_t blen)
+{
+	conn_reply_more(c, op, reqid, status, payload, plen, bulk, blen, false);
 }
 
 /* A message of the MDS's own: a lease recall (no reply expected). */
@@ -456,8 +462,11 @@ static void commit_batch(struct item *batch)
 			if (it->kind == ITEM_REQ) {
 				if (rc)
 					it->status = sfs_status_from_errno(rc == MDB_MAP_FULL ? ENOSPC : EIO);
-				conn_reply(it->c, it->h.op, it->h.reqid, it->status, it->payload,
-					   it->status ? 0 : (size_t)it->plen, it->rbulk, it->rblen);
+				/* The answers of one batch to one client go out
+				 * together: every one but the last with MSG_MORE. */
+				bool more = next && next->kind == ITEM_REQ && !next->parked && next->c == it->c;
+				conn_reply_more(it->c, it->h.op, it->h.reqid, it->status, it->payload,
+						it->status ? 0 : (size_t)it->plen, it->rbulk, it->rblen, more);
 			}
 			item_free(it);
 		}

@@ -19,6 +19,12 @@
 int sfs_send(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
 	     const void *bulk, size_t blen)
 {
+	return sfs_send_more(fd, hdr, payload, plen, bulk, blen, false);
+}
+
+int sfs_send_more(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
+		  const void *bulk, size_t blen, bool more)
+{
 	uint8_t h[SFS_HDR_LEN];
 	hdr->plen = (uint32_t)plen;
 	hdr->blen = (uint32_t)blen;
@@ -31,7 +37,7 @@ int sfs_send(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
 	size_t total = sizeof(h) + plen + (n == 3 ? blen : 0);
 	while (total) {
 		struct msghdr mh = { .msg_iov = v, .msg_iovlen = n };
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

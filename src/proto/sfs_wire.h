@@ -20,6 +20,10 @@
  */
 int sfs_send(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
 	     const void *bulk, size_t blen);
+/* sfs_send with MSG_MORE when `more`: the frame may wait in the socket for
+ * the next one (which must be sent without `more` soon: it is not timed). */
+int sfs_send_more(int fd, struct sfs_hdr *hdr, const void *payload, size_t plen,
+		  const void *bulk, size_t blen, bool more);
 
 /* Encode msg for op and send it as a request or reply.  0 or -errno. */
 int sfs_send_msg(int fd, uint16_t op, bool reply, uint64_t reqid, int32_t status,

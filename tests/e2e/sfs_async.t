@@ -17,7 +17,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sfs-lib.sh"
 
-plan 16
+plan 18
 
 MPORT=$(t_free_port)
 sfs_munged munge
@@ -55,6 +55,44 @@ is "$(python3 -c 'import os,sys
 try:
     os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); print("created")
 except FileExistsError: print("EEXIST")' "$A/d/w")" EEXIST "O_EXCL on an existing name fails"
+
+# ---- a file made asynchronously, open, removed by the other mount ----
+# The MDS was never told of A's open (no OPEN with the create): A tells it
+# when B's remove recalls A's lease, so the file lives until A closes it.
+mkdir "$A/k"
+: >"$A/k/first"
+objs() { find "$T/ost0" -type f | wc -l; }
+python3 - "$A/k/keep" "$T/flag" <<'PY' &
+import os, sys, time
+path, flag = sys.argv[1], sys.argv[2]
+data = os.urandom(1 << 20)
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+os.write(fd, data)
+os.fsync(fd)
+open(flag + ".written", "w").close()
+while not os.path.exists(flag + ".removed"):
+    time.sleep(0.05)
+os.lseek(fd, 0, 0)
+back = b""
+while len(back) < len(data):
+    chunk = os.read(fd, len(data) - len(back))
+    if not chunk:
+        break
+    back += chunk
+os.write(fd, b"more")
+os.close(fd)
+open(flag + (".same" if back == data else ".differs"), "w").close()
+PY
+KPID=$!
+t_wait 10 "A wrote keep" test -e "$T/flag.written"
+before=$(objs)
+rm "$B/k/keep"
+sleep 2.5   # an object the MDS thinks unused is destroyed within a heartbeat (1 s)
+touch "$T/flag.removed"
+wait "$KPID"
+ok "A read back what it wrote to the open file B removed" test -e "$T/flag.same"
+t_wait 10 "the object is destroyed" sh -c "[ \$(find '$T/ost0' -type f | wc -l) -lt $before ]"
+ok "the removed file's object is destroyed once A closed it ($before -> $(objs) object files)" test "$(objs)" -lt "$before"
 
 # ---- fsync of the directory makes them durable ----
 mkdir "$A/e"
