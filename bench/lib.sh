@@ -78,6 +78,22 @@ b_need_tools() {
 }
 
 b_drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# b_quiesce [MAX_S]: wait (at most MAX_S seconds, default 20) until the CPUs
+# were at least 85% idle over one second: what the previous file system
+# still does in the background after its run (MooseFS deleting chunks,
+# StratusFS destroying objects) must not be charged to the next one.
+b_quiesce() {
+	local max=${1:-20} i a b
+	for ((i = 0; i < max; i++)); do
+		read -r -a a < <(grep '^cpu ' /proc/stat)
+		sleep 1
+		read -r -a b < <(grep '^cpu ' /proc/stat)
+		local tot=0 k
+		for k in 1 2 3 4 5 6 7 8; do tot=$((tot + b[k] - a[k])); done
+		[ "$tot" -gt 0 ] && [ $(((b[4] - a[4]) * 100 / tot)) -ge 85 ] && return 0
+	done
+	return 0
+}
 
 # b_mpi CMD...: mpirun -np $NP CMD, at most BENCH_RUN_TIMEOUT seconds.
 b_mpi() { timeout -k 10 "${BENCH_RUN_TIMEOUT:-1800}" mpirun -np "$NP" --oversubscribe "$@"; }

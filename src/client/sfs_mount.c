@@ -4,10 +4,9 @@
  *   sfs-mount [options] HOST[:PORT]:/FSNAME MOUNTPOINT [-o opt,opt...]
  *
  * Metadata goes to the MDS, data straight to the OSSs, every stripe of a
- * request at once (libsfs).  The kernel enforces permissions with the
- * caller's full group list (default_permissions) and the MDS checks them
- * again with the uid/gid we pass, so a client that skips the kernel gains
- * nothing.  Consistency is close-to-open: sizes written here reach the MDS at
+ * request at once (libsfs).  Permissions are checked here and by the MDS
+ * (with the caller's uid, gid and groups), not by the kernel (see
+ * "permissions"), so a client that skips the kernel gains nothing.  Consistency is close-to-open: sizes written here reach the MDS at
  * flush/close/fsync, and an open drops cached pages.
  */
 /* 3.12: the loop configuration with a settable thread limit (the older
@@ -619,7 +618,67 @@ static void to_stat(const struct sfs_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = a->ctime % 1000000000;
 }
 
-static void reply_entry(fuse_req_t req, struct sfs_attr *a)
+/* ---- permissions ----
+ *
+ * sfs-mount checks permissions itself (the MDS checks every request it
+ * serves again): the kernel's own checks (default_permissions) need fresh
+ * attributes of every directory on a path, and a create or remove in a
+ * directory makes the kernel ask for them again, a round trip per create.
+ * Without them the kernel walks the names it has cached without asking
+ * anyone, so only names in directories everybody may search are cached by
+ * the kernel (child_entry_to); a walk through any other directory asks us
+ * (a lookup), and we check the caller's search permission there.  Local
+ * answers (lookups, asynchronous creates and removes, access) are given
+ * only when the caller's permission is certain from attributes we hold;
+ * otherwise the MDS decides. */
+
+static bool root_is_root(void)
+{
+	return !(sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED);
+}
+
+/* Certainly allowed to do mask (4 read, 2 write, 1 search/execute) on an
+ * inode with attributes a?  false: ask the MDS. */
+static bool local_may(const struct sfs_cred *c, const struct sfs_attr *a, unsigned mask)
+{
+	if (c->uid == 0)
+		return root_is_root() && (!(mask & 1) || S_ISDIR(a->mode) || (a->mode & 0111));
+	unsigned bits = a->mode & 7;
+	if (c->uid == a->uid) {
+		bits = (a->mode >> 6) & 7;
+	} else {
+		bool in = c->gid == a->gid;
+		for (uint32_t i = 0; i < c->ngroups && !in; i++)
+			in = c->groups[i] == a->gid;
+		if (in)
+			bits = (a->mode >> 3) & 7;
+	}
+	return (bits & mask) == mask;
+}
+
+/* The attributes of directory dir if this mount holds them fresh. */
+static bool dir_attr(uint64_t dir, struct sfs_attr *a)
+{
+	if (dcache_get(dir, a) > 0)
+		return true;
+	uint64_t gen = lease_gen();
+	return gen && lc_get_attr(dir, gen, a) && S_ISDIR(a->mode);
+}
+
+/* How long the kernel may keep the names of a directory with attributes pa
+ * (NULL: unknown): only if everybody may search it. */
+static double child_entry_to(const struct sfs_attr *pa)
+{
+	return pa && S_ISDIR(pa->mode) && (pa->mode & 0111) == 0111 ? entry_to : 0;
+}
+
+static double child_entry_to_of(uint64_t dir)
+{
+	struct sfs_attr pa;
+	return dir_attr(dir, &pa) ? child_entry_to(&pa) : 0;
+}
+
+static void reply_entry_to(fuse_req_t req, struct sfs_attr *a, double eto)
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
@@ -628,7 +687,7 @@ static void reply_entry(fuse_req_t req, struct sfs_attr *a)
 	e.generation = a->gen;
 	to_stat(a, &e.attr);
 	e.attr_timeout = attr_to;
-	e.entry_timeout = entry_to;
+	e.entry_timeout = eto;
 	fuse_reply_entry(req, &e);
 }
 
@@ -701,18 +760,33 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	uint64_t gen = lease_gen();
-	if (gen && lc_get_entry(parent, name, gen, &r.attr)) {
-		reply_entry(req, &r.attr);
+	cred_of(req, &q.cred);
+	/* The parent's attributes: for the caller's search permission (a local
+	 * answer), and for how long the kernel may keep the name. */
+	struct sfs_attr pa;
+	bool pknown = dir_attr(parent, &pa);
+	if (!pknown) {
+		struct sfs_ino_req gq = { .cred = q.cred, .ino = parent };
+		struct sfs_attr_rep gr;
+		if (!sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &gq, &gr) && S_ISDIR(gr.attr.mode)) {
+			pa = gr.attr;
+			pknown = true;
+			dcache_put(&pa);
+		}
+	}
+	double eto = child_entry_to(pknown ? &pa : NULL);
+	bool local = pknown && local_may(&q.cred, &pa, 1);
+	if (local && gen && lc_get_entry(parent, name, gen, &r.attr)) {
+		reply_entry_to(req, &r.attr, eto);
 		return;
 	}
-	if (dk_absent(parent, name)) {
+	if (local && dk_absent(parent, name)) {
 		atomic_fetch_add(&st_lookup_local, 1);
 		/* Known missing (see "names known to be absent"); the kernel caches nothing. */
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = 0 };
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	atomic_fetch_add(&st_lookup_mds, 1);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LOOKUP, &q, &r);
@@ -727,7 +801,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	lease_entry(gen, parent, name, &r.attr, r.lease);
-	reply_entry(req, &r.attr);
+	reply_entry_to(req, &r.attr, eto);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -756,6 +830,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	uint64_t dir;
 	if (gen && r.lease && lease_gen() == gen && (dir = lc_lease_dir(r.lease, gen)))
 		lc_put_attr(dir, &r.attr, r.lease, gen);
+	dcache_put(&r.attr); /* directories: fresh from the MDS */
 	reply_attr(req, &r.attr);
 }
 
@@ -921,7 +996,7 @@ static void open_existing(fuse_req_t req, fuse_ino_t parent, const char *name, s
 	e.generation = r->attr.gen;
 	to_stat(&r->attr, &e.attr);
 	e.attr_timeout = attr_to;
-	e.entry_timeout = entry_to;
+	e.entry_timeout = child_entry_to_of(parent);
 	free(r);
 	fi->fh = (uintptr_t)n;
 	fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
@@ -1197,10 +1272,10 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 			  lc_lease_held(parent, gen) ? "not known to be missing" : "no lease");
 		return false;
 	}
-	if (dcache_get(parent, &pa) <= 0 && !lc_get_attr(parent, gen, &pa)) {
-		log_debug("create of '%s' in %" PRIu64 " synchronous: the directory's attributes are not known", name,
-			  (uint64_t)parent);
-		return false; /* the group of the new file may depend on the parent's */
+	if (!dir_attr(parent, &pa) || !local_may(cred, &pa, 3)) {
+		log_debug("create of '%s' in %" PRIu64 " synchronous: the directory's attributes are not known, or forbid it",
+			  name, (uint64_t)parent);
+		return false; /* the MDS decides (and the new file's group may depend on the parent's) */
 	}
 	uint64_t ino = take_ino(gen);
 	if (!ino) {
@@ -1267,7 +1342,7 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	e.generation = 1;
 	to_stat(&a, &e.attr);
 	e.attr_timeout = attr_to;
-	e.entry_timeout = entry_to;
+	e.entry_timeout = child_entry_to(&pa);
 	fi->fh = (uintptr_t)n;
 	fi->direct_io = data_direct_io(fi->flags);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
@@ -1284,7 +1359,12 @@ static bool unlink_async(fuse_req_t req, fuse_ino_t parent, const char *name, co
 	if (!O.async_ops || !gen ||
 	    (cred->uid == 0 && (sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED)))
 		return false;
-	if (!lc_get_entry(parent, name, gen, &a) || S_ISDIR(a.mode))
+	struct sfs_attr pa;
+	if (!lc_get_entry(parent, name, gen, &a) || S_ISDIR(a.mode) || !dir_attr(parent, &pa) ||
+	    !local_may(cred, &pa, 3))
+		return false;
+	/* The sticky bit: only the owner of the file or of the directory. */
+	if ((pa.mode & S_ISVTX) && !(cred->uid == 0 && root_is_root()) && cred->uid != pa.uid && cred->uid != a.uid)
 		return false;
 	struct aop *o = calloc(1, sizeof(*o));
 	if (!o)
@@ -1365,7 +1445,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	dk_added(parent, name, r->pseq, sent);
 	lease_entry(gen, parent, name, &r->attr, r->lease);
 	if (!fi) {
-		reply_entry(req, &r->attr);
+		reply_entry_to(req, &r->attr, child_entry_to(&r->pattr));
 		free(r);
 		return;
 	}
@@ -1381,7 +1461,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	e.generation = r->attr.gen;
 	to_stat(&r->attr, &e.attr);
 	e.attr_timeout = attr_to;
-	e.entry_timeout = entry_to;
+	e.entry_timeout = child_entry_to(&r->pattr);
 	fi->fh = (uintptr_t)n;
 	fi->direct_io = data_direct_io(fi->flags);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
@@ -1422,7 +1502,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	dcache_put(&r.pattr);
 	dk_added(parent, name, r.pseq, sent);
 	dk_start(r.attr.ino, r.seq, sent);
-	reply_entry(req, &r.attr);
+	reply_entry_to(req, &r.attr, child_entry_to(&r.pattr));
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint16_t op)
@@ -1519,7 +1599,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	}
 	dcache_put(&r.pattr);
 	dk_added(newparent, newname, r.pseq, sent);
-	reply_entry(req, &r.attr);
+	reply_entry_to(req, &r.attr, child_entry_to(&r.pattr));
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
@@ -1552,7 +1632,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	}
 	dcache_put(&r.pattr);
 	dk_added(parent, name, r.pseq, sent);
-	reply_entry(req, &r.attr);
+	reply_entry_to(req, &r.attr, child_entry_to(&r.pattr));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1570,6 +1650,32 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	else
 		fuse_reply_readlink(req, r->target);
 	free(r);
+}
+
+/* access(2) and chdir: the kernel asks us (no default_permissions). */
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct sfs_cred c;
+	struct sfs_attr a;
+	cred_of(req, &c);
+	uint64_t gen = lease_gen();
+	if (dcache_get(ino, &a) <= 0 && !(gen && lc_get_attr(ino, gen, &a))) {
+		struct sfs_ino_req q = { .cred = c, .ino = ino };
+		struct sfs_attr_rep r;
+		int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		a = r.attr;
+	}
+	unsigned m = ((mask & R_OK) ? 4 : 0) | ((mask & W_OK) ? 2 : 0) | ((mask & X_OK) ? 1 : 0);
+	if (c.uid == 0 && !root_is_root()) {
+		/* A squashed root is nobody in particular: the bits for others. */
+		c.uid = c.gid = UINT32_MAX - 1;
+		c.ngroups = 0;
+	}
+	fuse_reply_err(req, !m || local_may(&c, &a, m) ? 0 : EACCES);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -2233,6 +2339,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 	struct sfs_dirent *e = malloc(sizeof(*e));
 	size_t used = 0;
 	int rc = 0;
+	double rd_eto = plus ? child_entry_to_of(ino) : 0;
 	if (!out || !e) {
 		free(out);
 		free(e);
@@ -2281,7 +2388,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 				ep.attr.st_ino = e->ino;
 				ep.generation = e->attr.gen;
 				ep.attr_timeout = attr_to;
-				ep.entry_timeout = entry_to;
+				ep.entry_timeout = dot ? 0 : rd_eto;
 				need = fuse_add_direntry_plus(req, out + used, size - used, e->name, &ep, (off_t)e->cookie);
 			} else {
 				struct stat st = { .st_ino = e->ino, .st_mode = e->mode };
@@ -2623,6 +2730,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.releasedir = op_releasedir,
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
+	.access = op_access,
 	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
@@ -2800,7 +2908,7 @@ int main(int argc, char **argv)
 		die("the server at '%s:%d' serves file system '%s', not '%s'", host, port, sfs_fs_name(FS), want_fs);
 
 	char fsopt[600];
-	snprintf(fsopt, sizeof(fsopt), "fsname=%s,subtype=sfs,default_permissions%s", mds_spec,
+	snprintf(fsopt, sizeof(fsopt), "fsname=%s,subtype=sfs%s", mds_spec,
 		 getuid() == 0 ? ",allow_other" : "");
 	fuse_opt_add_arg(&fargs, "-o");
 	fuse_opt_add_arg(&fargs, fsopt);
