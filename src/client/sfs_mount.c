@@ -559,12 +559,13 @@ static uint64_t lease_gen(void)
 }
 
 /* dir/name -> *a answered with lease `lease` by a call started at generation gen. */
-static void lease_entry(uint64_t gen, uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t lease)
+static void lease_entry(uint64_t gen, uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t lease,
+			uint64_t epoch)
 {
 	if (!gen || !lease || lease_gen() != gen)
 		return; /* a reply to a call resent after a reconnect: its lease died with the old connection */
 	lc_lease_add(dir, lease, gen);
-	lc_put_entry(dir, name, a, lease, gen);
+	lc_put_entry(dir, name, a, lease, gen, epoch);
 }
 
 /* ---- helpers ---- */
@@ -789,6 +790,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	atomic_fetch_add(&st_lookup_mds, 1);
+	uint64_t epoch = lc_epoch();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LOOKUP, &q, &r);
 	if (rc == -ENOENT && entry_to > 0) {
 		/* A negative entry, not cached by the kernel (entry_timeout 0). */
@@ -800,7 +802,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	lease_entry(gen, parent, name, &r.attr, r.lease);
+	lease_entry(gen, parent, name, &r.attr, r.lease, epoch);
 	reply_entry_to(req, &r.attr, eto);
 }
 
@@ -822,6 +824,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	cred_of(req, &q.cred);
+	uint64_t epoch = lc_epoch();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_GETATTR, &q, &r);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -829,7 +832,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	uint64_t dir;
 	if (gen && r.lease && lease_gen() == gen && (dir = lc_lease_dir(r.lease, gen)))
-		lc_put_attr(dir, &r.attr, r.lease, gen);
+		lc_put_attr(dir, &r.attr, r.lease, gen, epoch);
 	dcache_put(&r.attr); /* directories: fresh from the MDS */
 	reply_attr(req, &r.attr);
 }
@@ -1043,7 +1046,7 @@ struct aop {
 		struct sfs_attr_rep ar;
 		struct sfs_attr_layout_rep olr;
 	};
-	uint64_t parent, ino, pseq, gen;
+	uint64_t parent, ino, pseq, gen, epoch;
 	char name[SFS_NAME_MAX + 1];
 };
 
@@ -1134,6 +1137,17 @@ static void async_failed(struct aop *o, const char *what)
 static void create_done(struct sfs_call *call)
 {
 	struct aop *o = (struct aop *)call;
+	/* The caches first: once the node is ready, a writer may change the
+	 * size and drop them, and must not find the create's size 0 put back
+	 * after that. */
+	if (call->rc) {
+		async_failed(o, "create");
+	} else {
+		if (o->pseq && o->cr.pseq != o->pseq)
+			dk_drop(o->parent); /* not the count we foresaw: forget what we knew */
+		dcache_put(&o->cr.pattr);
+		lease_entry(o->gen, o->parent, o->name, &o->cr.attr, o->cr.lease, o->epoch);
+	}
 	pthread_mutex_lock(&nodes_lock);
 	struct node *n = node_find_locked(o->ino);
 	if (n) {
@@ -1147,14 +1161,6 @@ static void create_done(struct sfs_call *call)
 		pthread_mutex_unlock(&n->lock);
 	}
 	pthread_mutex_unlock(&nodes_lock);
-	if (call->rc) {
-		async_failed(o, "create");
-	} else {
-		if (o->pseq && o->cr.pseq != o->pseq)
-			dk_drop(o->parent); /* not the count we foresaw: forget what we knew */
-		dcache_put(&o->cr.pattr);
-		lease_entry(o->gen, o->parent, o->name, &o->cr.attr, o->cr.lease);
-	}
 	free(o);
 	async_slot_give();
 }
@@ -1330,7 +1336,8 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return false;
 	}
 	o->pseq = dk_add_now(parent, name);
-	lc_put_entry(parent, name, &a, lease, gen);
+	o->epoch = lc_epoch();
+	lc_put_entry(parent, name, &a, lease, gen, o->epoch);
 	parent_touched(parent, t);
 	atomic_fetch_add(&st_async_create, 1);
 	sfs_call_detach(sfs_fs_mds(FS), &o->call, create_done);
@@ -1425,6 +1432,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	lc_drop_ino(parent);
 	int64_t sent = util_mono_ms();
 	uint64_t gen = lease_gen();
+	uint64_t epoch = lc_epoch();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_CREATE, &q, r);
 	if (rc == -EEXIST) {
 		dk_drop(parent);
@@ -1443,7 +1451,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	dcache_put(&r->pattr);
 	dk_added(parent, name, r->pseq, sent);
-	lease_entry(gen, parent, name, &r->attr, r->lease);
+	lease_entry(gen, parent, name, &r->attr, r->lease, epoch);
 	if (!fi) {
 		reply_entry_to(req, &r->attr, child_entry_to(&r->pattr));
 		free(r);

@@ -29,6 +29,10 @@ static struct aslot attrs[LC_ATTRS];
 static struct { uint64_t id, gen; } recalled[RECALLED];
 static unsigned recalled_next;
 static uint64_t hits, recalls, stamp;
+/* drops: every lc_drop_*; dropped[h]: its value at the last drop of an
+ * inode hashing to h. */
+#define DROP_BUCKETS 4096
+static uint64_t drops, dropped[DROP_BUCKETS];
 
 static uint64_t mix(uint64_t v)
 {
@@ -183,23 +187,43 @@ static void aput(uint64_t dir, const struct sfs_attr *a, uint64_t id, uint64_t g
 	s->a = *a;
 }
 
-void lc_put_attr(uint64_t dir, const struct sfs_attr *a, uint64_t id, uint64_t gen)
+uint64_t lc_epoch(void)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t e = drops;
+	pthread_mutex_unlock(&lock);
+	return e;
+}
+
+/* Under lock. */
+static void dropped_now(uint64_t ino)
+{
+	dropped[mix(ino) % DROP_BUCKETS] = ++drops;
+}
+
+static bool dropped_since(uint64_t ino, uint64_t epoch)
+{
+	return dropped[mix(ino) % DROP_BUCKETS] > epoch;
+}
+
+void lc_put_attr(uint64_t dir, const struct sfs_attr *a, uint64_t id, uint64_t gen, uint64_t epoch)
 {
 	if (!id || !a->ino)
 		return;
 	pthread_mutex_lock(&lock);
-	if (holds(dir, id, gen))
+	if (holds(dir, id, gen) && !dropped_since(a->ino, epoch))
 		aput(dir, a, id, gen);
 	pthread_mutex_unlock(&lock);
 }
 
-void lc_put_entry(uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t id, uint64_t gen)
+void lc_put_entry(uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t id, uint64_t gen,
+		  uint64_t epoch)
 {
 	if (!id || !a->ino)
 		return;
 	uint64_t nh = name_hash(name);
 	pthread_mutex_lock(&lock);
-	if (holds(dir, id, gen)) {
+	if (holds(dir, id, gen) && !dropped_since(a->ino, epoch)) {
 		struct eslot *e = evictim(dir, nh);
 		e->dir = dir;
 		e->nh = nh;
@@ -255,6 +279,7 @@ void lc_drop_entry(uint64_t dir, const char *name)
 		struct aslot *s = afind(e->ino);
 		if (s)
 			memset(s, 0, sizeof(*s));
+		dropped_now(e->ino);
 		memset(e, 0, sizeof(*e));
 	}
 	pthread_mutex_unlock(&lock);
@@ -266,6 +291,7 @@ void lc_drop_ino(uint64_t ino)
 	struct aslot *s = afind(ino);
 	if (s)
 		memset(s, 0, sizeof(*s));
+	dropped_now(ino);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -40,10 +40,15 @@ uint64_t lc_lease_held(uint64_t dir, uint64_t gen);
 /* The directory of one of our leases by id, or 0. */
 uint64_t lc_lease_dir(uint64_t id, uint64_t gen);
 
+/* Drops so far: take it before asking the MDS, and give it to lc_put_*,
+ * which then keep nothing about an inode this client dropped meanwhile (a
+ * size it changed itself while the answer was on its way). */
+uint64_t lc_epoch(void);
 /* dir/name names inode a->ino, with attributes *a, under lease `id` on dir. */
-void lc_put_entry(uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t id, uint64_t gen);
+void lc_put_entry(uint64_t dir, const char *name, const struct sfs_attr *a, uint64_t id, uint64_t gen,
+		  uint64_t epoch);
 /* a->ino's attributes, covered by lease `id` on dir. */
-void lc_put_attr(uint64_t dir, const struct sfs_attr *a, uint64_t id, uint64_t gen);
+void lc_put_attr(uint64_t dir, const struct sfs_attr *a, uint64_t id, uint64_t gen, uint64_t epoch);
 /* The cached answer, if its lease still holds at generation gen. */
 bool lc_get_entry(uint64_t dir, const char *name, uint64_t gen, struct sfs_attr *a);
 bool lc_get_attr(uint64_t ino, uint64_t gen, struct sfs_attr *a);

@@ -29,7 +29,7 @@ static void test_hit_while_held(void **state)
 {
 	struct sfs_attr a = attr(1001, 0100644), out;
 	lc_lease_add(10, 7, 1);
-	lc_put_entry(10, "f", &a, 7, 1);
+	lc_put_entry(10, "f", &a, 7, 1, lc_epoch());
 	assert_true(lc_get_entry(10, "f", 1, &out));
 	assert_int_equal(out.ino, 1001);
 	assert_int_equal(out.mode, 0100644);
@@ -50,7 +50,7 @@ static void test_recall_forgets_all(void **state)
 		char n[16];
 		snprintf(n, sizeof(n), "n%llu", (unsigned long long)i);
 		struct sfs_attr a = attr(2000 + i, 0100600);
-		lc_put_entry(20, n, &a, 8, 1);
+		lc_put_entry(20, n, &a, 8, 1, lc_epoch());
 	}
 	assert_true(lc_get_entry(20, "n42", 1, &out));
 	lc_lease_forget(20, 8, 1);
@@ -59,27 +59,27 @@ static void test_recall_forgets_all(void **state)
 	/* The grant of a recalled lease arriving late is ignored. */
 	lc_lease_add(20, 8, 1);
 	struct sfs_attr a = attr(2042, 0100600);
-	lc_put_entry(20, "n42", &a, 8, 1);
+	lc_put_entry(20, "n42", &a, 8, 1, lc_epoch());
 	assert_false(lc_get_entry(20, "n42", 1, &out));
 	/* After a reconnect (another generation) the same id may be granted. */
 	lc_lease_add(20, 8, 2);
-	lc_put_entry(20, "n42", &a, 8, 2);
+	lc_put_entry(20, "n42", &a, 8, 2, lc_epoch());
 	assert_true(lc_get_entry(20, "n42", 2, &out));
 	/* A new lease on the same directory works again. */
 	lc_lease_add(20, 9, 1);
-	lc_put_entry(20, "n42", &a, 9, 1);
+	lc_put_entry(20, "n42", &a, 9, 1, lc_epoch());
 	assert_true(lc_get_entry(20, "n42", 1, &out));
 }
 
 static void test_not_held_not_stored(void **state)
 {
 	struct sfs_attr a = attr(3001, 0100644), out;
-	lc_put_entry(30, "x", &a, 12, 1); /* lease 12 never granted */
+	lc_put_entry(30, "x", &a, 12, 1, lc_epoch()); /* lease 12 never granted */
 	assert_false(lc_get_entry(30, "x", 1, &out));
 	lc_lease_add(30, 13, 1);
-	lc_put_attr(30, &a, 12, 1);       /* attributes under another lease id */
+	lc_put_attr(30, &a, 12, 1, lc_epoch());       /* attributes under another lease id */
 	assert_false(lc_get_attr(3001, 1, &out));
-	lc_put_attr(30, &a, 13, 1);
+	lc_put_attr(30, &a, 13, 1, lc_epoch());
 	assert_true(lc_get_attr(3001, 1, &out));
 }
 
@@ -87,14 +87,22 @@ static void test_drops(void **state)
 {
 	struct sfs_attr a = attr(4001, 0100644), b = attr(4002, 0100644), out;
 	lc_lease_add(40, 14, 1);
-	lc_put_entry(40, "a", &a, 14, 1);
-	lc_put_entry(40, "b", &b, 14, 1);
+	lc_put_entry(40, "a", &a, 14, 1, lc_epoch());
+	lc_put_entry(40, "b", &b, 14, 1, lc_epoch());
 	lc_drop_ino(4001);
 	assert_false(lc_get_entry(40, "a", 1, &out));   /* the name needs its attributes */
 	assert_true(lc_get_entry(40, "b", 1, &out));
 	lc_drop_entry(40, "b");
 	assert_false(lc_get_entry(40, "b", 1, &out));
 	assert_false(lc_get_attr(4002, 1, &out));       /* and they go with it */
+	/* An answer that was on its way while this client dropped the inode
+	 * (it changed the size itself) is not kept. */
+	uint64_t e = lc_epoch();
+	lc_drop_ino(4002);
+	lc_put_entry(40, "b", &b, 14, 1, e);
+	assert_false(lc_get_entry(40, "b", 1, &out));
+	lc_put_entry(40, "b", &b, 14, 1, lc_epoch());
+	assert_true(lc_get_entry(40, "b", 1, &out));
 }
 
 static void test_many_names_fit(void **state)
@@ -106,7 +114,7 @@ static void test_many_names_fit(void **state)
 		char n[32];
 		snprintf(n, sizeof(n), "file.mdtest.%llu", (unsigned long long)i);
 		struct sfs_attr a = attr(100000 + i, 0100644);
-		lc_put_entry(50, n, &a, 15, 3);
+		lc_put_entry(50, n, &a, 15, 3, lc_epoch());
 	}
 	int hits = 0;
 	for (uint64_t i = 0; i < 8000; i++) {
