@@ -1736,6 +1736,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)n;
 	fi->keep_cache = 0; /* close-to-open: pages cached before this open may be stale */
+	/* A read-only descriptor has nothing to flush at close: no FLUSH
+	 * round trip (the writes of other descriptors are theirs to flush). */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	fi->direct_io = data_direct_io(fi->flags);
 	/* Close-to-open with cached attributes: the size another node wrote
 	 * and closed must be seen by this open, so drop what the kernel caches

@@ -29,9 +29,10 @@
 #include "mds/mds.h"
 
 #define LEASE_BUCKETS 4096
-#define COVER_BUCKETS 16384
+#define COVER_BUCKETS 65536
 #define MAX_LEASES 16384
 #define MAX_COVERED 65536        /* per lease */
+#define MAX_COVERED_ALL (1 << 20) /* in all: about 40 MiB at most */
 
 enum { L_FREE, L_HELD, L_RECALLING };
 
@@ -58,7 +59,7 @@ struct lease {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lease *leases[LEASE_BUCKETS];
 static struct cover *covers[COVER_BUCKETS];
-static size_t nleases;
+static size_t nleases, ncovered;
 static uint64_t next_id = 1;
 static struct mds_lease_ops OPS;
 static int64_t recall_timeout_ms = 10000;
@@ -135,6 +136,7 @@ static void drop(struct lease *l, bool cool)
 {
 	for (size_t i = 0; i < l->ncov; i++)
 		cover_del(l->covered[i], l);
+	ncovered -= l->ncov;
 	free(l->covered);
 	l->covered = NULL;
 	l->ncov = l->capcov = 0;
@@ -240,7 +242,7 @@ uint64_t mds_lease_cover(struct mtx *x, uint64_t dir, uint64_t ino)
 			 * one, e.g. through a hard link: not by this one). */
 			if (c->l == l)
 				id = l->id;
-		} else if (l->ncov < MAX_COVERED) {
+		} else if (l->ncov < MAX_COVERED && ncovered < MAX_COVERED_ALL) {
 			if (l->ncov == l->capcov) {
 				size_t cap = l->capcov ? l->capcov * 2 : 16;
 				uint64_t *n = realloc(l->covered, cap * sizeof(*n));
@@ -256,6 +258,7 @@ uint64_t mds_lease_cover(struct mtx *x, uint64_t dir, uint64_t ino)
 				nc->next = covers[hash64(ino) % COVER_BUCKETS];
 				covers[hash64(ino) % COVER_BUCKETS] = nc;
 				l->covered[l->ncov++] = ino;
+				ncovered++;
 				id = l->id;
 			}
 		}
