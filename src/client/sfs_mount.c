@@ -1133,6 +1133,19 @@ static void async_failed(struct aop *o, const char *what)
 	inval_later(o->parent, o->name);
 }
 
+/* An asynchronous request about parent/name, sent behind its answer. */
+static void aop_prepare(struct aop *o, uint16_t op, const void *req, void *rep, uint64_t parent, const char *name,
+			uint64_t gen)
+{
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->parent = parent;
+	o->gen = gen;
+	o->call.op = op;
+	o->call.hdr_flags = SFS_FLAG_ASYNC;
+	o->call.req = req;
+	o->call.rep = rep;
+}
+
 /* From the receiver thread: must not block. */
 static void create_done(struct sfs_call *call)
 {
@@ -1312,14 +1325,8 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 					 .flags = (fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0,
 					 .ino = ino, .time = t };
 	snprintf(o->cq.name, sizeof(o->cq.name), "%s", name);
-	snprintf(o->name, sizeof(o->name), "%s", name);
-	o->parent = parent;
 	o->ino = ino;
-	o->gen = gen;
-	o->call.op = SFS_CLTOMD_CREATE;
-	o->call.hdr_flags = SFS_FLAG_ASYNC;
-	o->call.req = &o->cq;
-	o->call.rep = &o->cr;
+	aop_prepare(o, SFS_CLTOMD_CREATE, &o->cq, &o->cr, parent, name, gen);
 	pthread_rwlock_rdlock(&lease_send_lock);
 	uint64_t lease = lc_lease_held(parent, gen);
 	if (!lease) {
@@ -1381,13 +1388,7 @@ static bool unlink_async(fuse_req_t req, fuse_ino_t parent, const char *name, co
 	o->nq.cred = *cred;
 	o->nq.parent = parent;
 	snprintf(o->nq.name, sizeof(o->nq.name), "%s", name);
-	snprintf(o->name, sizeof(o->name), "%s", name);
-	o->parent = parent;
-	o->gen = gen;
-	o->call.op = SFS_CLTOMD_UNLINK;
-	o->call.hdr_flags = SFS_FLAG_ASYNC;
-	o->call.req = &o->nq;
-	o->call.rep = &o->ar;
+	aop_prepare(o, SFS_CLTOMD_UNLINK, &o->nq, &o->ar, parent, name, gen);
 	pthread_rwlock_rdlock(&lease_send_lock);
 	if (!lc_lease_held(parent, gen) || !lc_get_entry(parent, name, gen, &a)) {
 		pthread_rwlock_unlock(&lease_send_lock);

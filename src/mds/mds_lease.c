@@ -154,6 +154,32 @@ static void drop(struct lease *l, bool cool)
 	l->cool_until_ms = cool && now - l->granted_ms < cooldown_ms ? now + cooldown_ms : 0;
 }
 
+/* A recall to send (outside the lock: send_recall). */
+struct pending_recall {
+	void *conn;
+	uint64_t dir, id;
+};
+
+/* Under lock: lease l is being recalled; its holder is to be told. */
+static void start_recall(struct lease *l, struct pending_recall *pr)
+{
+	l->state = L_RECALLING;
+	l->deadline_ms = util_mono_ms() + recall_timeout_ms;
+	pr->conn = l->holder;
+	OPS.hold(pr->conn);
+	pr->dir = l->dir;
+	pr->id = l->id;
+	st_recalled++;
+}
+
+static void send_recall(struct pending_recall *pr)
+{
+	if (!pr->conn)
+		return;
+	OPS.recall(pr->conn, pr->dir, pr->id);
+	OPS.put(pr->conn);
+}
+
 int mds_lease_dir(struct mtx *x, uint64_t dir, bool grant, uint64_t *lease)
 {
 	if (lease)
@@ -197,8 +223,7 @@ int mds_lease_ino(struct mtx *x, uint64_t ino)
 	if (!x->client)
 		return 0;
 	int rc = 0;
-	void *send_to = NULL;
-	uint64_t dir = 0, id = 0;
+	struct pending_recall pr = { 0 };
 	pthread_mutex_lock(&lock);
 	struct cover *c = cover_find(ino);
 	if (c && c->l->state != L_FREE && c->l->client != x->client) {
@@ -210,21 +235,11 @@ int mds_lease_ino(struct mtx *x, uint64_t ino)
 			 * RELEASE of its own lease comes after it): recall without
 			 * waiting.  The holder's cached attributes are stale only
 			 * until the recall reaches it. */
-			struct lease *l = c->l;
-			l->state = L_RECALLING;
-			l->deadline_ms = util_mono_ms() + recall_timeout_ms;
-			send_to = l->holder;
-			OPS.hold(send_to);
-			dir = l->dir;
-			id = l->id;
-			st_recalled++;
+			start_recall(c->l, &pr);
 		}
 	}
 	pthread_mutex_unlock(&lock);
-	if (send_to) {
-		OPS.recall(send_to, dir, id);
-		OPS.put(send_to);
-	}
+	send_recall(&pr);
 	return rc;
 }
 
@@ -282,8 +297,7 @@ uint64_t mds_lease_covering(struct mtx *x, uint64_t ino)
 
 int mds_lease_park(uint64_t id, void *waiter)
 {
-	void *send_to = NULL;
-	uint64_t dir = 0;
+	struct pending_recall pr = { 0 };
 	int rc = 0;
 	pthread_mutex_lock(&lock);
 	struct lease *l = NULL;
@@ -305,21 +319,12 @@ int mds_lease_park(uint64_t id, void *waiter)
 		if (l->nwait < l->capwait) {
 			l->waiters[l->nwait++] = waiter;
 			rc = 1;
-			if (l->state == L_HELD) {
-				l->state = L_RECALLING;
-				l->deadline_ms = util_mono_ms() + recall_timeout_ms;
-				send_to = l->holder;
-				OPS.hold(send_to);
-				dir = l->dir;
-				st_recalled++;
-			}
+			if (l->state == L_HELD)
+				start_recall(l, &pr);
 		}
 	}
 	pthread_mutex_unlock(&lock);
-	if (send_to) {
-		OPS.recall(send_to, dir, id);
-		OPS.put(send_to);
-	}
+	send_recall(&pr);
 	return rc;
 }
 

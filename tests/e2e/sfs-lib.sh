@@ -61,3 +61,6 @@ sfs_obj_path() {
 	done
 	return 1
 }
+
+# sfs_stat MNT KEY: one counter of the mount's user.sfs.stats (lookups, leases...).
+sfs_stat() { python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.sfs.stats").decode())' "$1" | awk -v k="$2" '$1 == k {print $2}'; }

@@ -27,12 +27,11 @@ sfs_mount a
 sfs_mount b
 A=$T/a B=$T/b
 ok "1 OST up" sfs_wait_osts "$A" 1
-stat_of() { python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.sfs.stats").decode())' "$1" | awk -v k="$2" '$1 == k {print $2}'; }
 
 mkdir "$A/d"
-c0=$(stat_of "$A" async_creates)
+c0=$(sfs_stat "$A" async_creates)
 for i in $(seq 1 300); do : >"$A/d/f$i"; done
-c1=$(stat_of "$A" async_creates)
+c1=$(sfs_stat "$A" async_creates)
 ok "A answered its creates itself ($c0 -> $c1 of 300)" test "$((c1 - c0))" -ge 250
 is "$(ls "$B/d" | wc -l)" 300 "B lists all 300 files at once"
 
@@ -41,13 +40,13 @@ is "$(cat "$B/d/w")" hello-async "a file written right after its asynchronous cr
 ok "its object is on the OST" sh -c "sfs getstripe '$A/d/w' | grep -qP '^\s+0\s'"
 is "$(stat -c %s "$A/d/w")" 12 "its size on A"
 
-r0=$(stat_of "$A" async_removes)
+r0=$(sfs_stat "$A" async_removes)
 sleep 0.5   # B's listing recalled A's lease: the cool-down passes, A leases again
 stat "$A/d" >/dev/null
 ls "$A/d" >/dev/null
 for i in $(seq 1 300); do stat "$A/d/f$i" >/dev/null; done
 for i in $(seq 1 300); do rm "$A/d/f$i"; done
-r1=$(stat_of "$A" async_removes)
+r1=$(sfs_stat "$A" async_removes)
 ok "A answered its removes itself ($r0 -> $r1 of 300)" test "$((r1 - r0))" -ge 250
 is "$(ls "$B/d" | wc -l)" 1 "B lists only w after the 300 removes"
 
@@ -132,4 +131,4 @@ ok "the refused name is gone on A" test ! -e "$A/x/bad"
 sfs_mount c async=false
 mkdir "$T/c/y"
 for i in 1 2 3; do : >"$T/c/y/h$i"; done
-is "$(stat_of "$T/c" async_creates)" 0 "an async=false mount answers no create itself"
+is "$(sfs_stat "$T/c" async_creates)" 0 "an async=false mount answers no create itself"

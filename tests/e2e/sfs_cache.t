@@ -22,13 +22,12 @@ sfs_mount c entry_timeout=0
 A=$T/a B=$T/b C=$T/c
 ok "1 OST up" sfs_wait_osts "$A" 1
 
-stat_of() { python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.sfs.stats").decode())' "$1" | awk -v k="$2" '$1 == k {print $2}'; }
 
 # ---- A made the directory: its missing names are answered by A itself ----
 mkdir "$A/d"
-l0=$(stat_of "$A" lookups_answered_missing_here)
+l0=$(sfs_stat "$A" lookups_answered_missing_here)
 for i in $(seq 1 50); do : >"$A/d/f$i"; done
-l1=$(stat_of "$A" lookups_answered_missing_here)
+l1=$(sfs_stat "$A" lookups_answered_missing_here)
 ok "creates in a directory this mount made look their names up locally ($l0 -> $l1)" \
 	test "$((l1 - l0))" -ge 25
 is "$(ls "$B/d" | wc -l)" 50 "the other mount lists all 50 files"
@@ -56,7 +55,7 @@ fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 os.write(fd, b"+a\n")
 os.close(fd)
 PY
-diag "creates that opened an existing file so far: $(stat_of "$A" creates_that_opened_an_existing_file) (0 if the machine was too slow for A's knowledge to be fresh)"
+diag "creates that opened an existing file so far: $(sfs_stat "$A" creates_that_opened_an_existing_file) (0 if the machine was too slow for A's knowledge to be fresh)"
 is "$(cat "$B/d2/app")" "from-b
 +a" "open(O_CREAT|O_APPEND) on A opens B's file, keeping its data"
 
@@ -91,9 +90,9 @@ is "$(cat "$B/d/f1")" again "a name removed and made again is seen by the other 
 
 # ---- a directory made on B is unknown to A: A asks the MDS ----
 mkdir "$B/e"
-l0=$(stat_of "$A" lookups_answered_missing_here)
+l0=$(sfs_stat "$A" lookups_answered_missing_here)
 for i in 1 2 3; do : >"$A/e/h$i"; done
-l1=$(stat_of "$A" lookups_answered_missing_here)
+l1=$(sfs_stat "$A" lookups_answered_missing_here)
 is "$((l1 - l0))" 0 "in a directory another mount made, lookups go to the MDS"
 echo by-b >"$B/e/k"
 is "$(cat "$A/e/k" 2>&1)" by-b "and B's names there are seen at once"
@@ -116,8 +115,8 @@ is "$(cat "$A/d4/z" 2>&1)" listed "A sees B's new file at once after listing the
 # ---- entry_timeout=0: never answered locally ----
 mkdir "$C/n"
 for i in 1 2 3; do : >"$C/n/f$i"; done
-is "$(stat_of "$C" lookups_answered_missing_here)" 0 "with entry_timeout=0 no lookup is answered locally"
+is "$(sfs_stat "$C" lookups_answered_missing_here)" 0 "with entry_timeout=0 no lookup is answered locally"
 echo now >"$B/n/w"
 is "$(cat "$C/n/w" 2>&1)" now "and B's new names are seen at once"
 
-is "$(stat_of "$A" lookups_to_mds | grep -c '^[0-9][0-9]*$')" 1 "user.sfs.stats counts the lookups sent to the MDS"
+is "$(sfs_stat "$A" lookups_to_mds | grep -c '^[0-9][0-9]*$')" 1 "user.sfs.stats counts the lookups sent to the MDS"

@@ -25,7 +25,6 @@ sfs_mount b
 A=$T/a B=$T/b
 ok "1 OST up" sfs_wait_osts "$A" 1
 
-stat_of() { python3 -c 'import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.sfs.stats").decode())' "$1" | awk -v k="$2" '$1 == k {print $2}'; }
 # After the kernel's attribute and entry caches (1 s) have run out, every
 # stat reaches sfs-mount.
 past_kernel_cache() { sleep 1.2; }
@@ -42,17 +41,17 @@ echo three >"$B/d/h"
 past_cooldown
 stat "$A/d/f" >/dev/null
 past_kernel_cache
-h0=$(stat_of "$A" answered_under_lease)
+h0=$(sfs_stat "$A" answered_under_lease)
 is "$(stat -c %s "$A/d/f")" 4 "A sees f's size"
-h1=$(stat_of "$A" answered_under_lease)
+h1=$(sfs_stat "$A" answered_under_lease)
 ok "A's second stat of f was answered under its lease ($h0 -> $h1)" test "$h1" -gt "$h0"
 
 # ---- B's changes recall A's lease; A sees them ----
-r0=$(stat_of "$A" leases_recalled)
+r0=$(sfs_stat "$A" leases_recalled)
 chmod 600 "$B/d/f"
 past_kernel_cache
 is "$(stat -c %a "$A/d/f")" 600 "A sees B's chmod"
-r1=$(stat_of "$A" leases_recalled)
+r1=$(sfs_stat "$A" leases_recalled)
 ok "B's chmod recalled A's lease ($r0 -> $r1)" test "$r1" -gt "$r0"
 
 past_cooldown
@@ -117,6 +116,6 @@ sfs_mount e leases=false
 stat "$T/e/d/f" >/dev/null
 past_kernel_cache
 stat "$T/e/d/f" >/dev/null
-is "$(stat_of "$T/e" answered_under_lease)" 0 "a leases=false mount answers nothing under a lease"
+is "$(sfs_stat "$T/e" answered_under_lease)" 0 "a leases=false mount answers nothing under a lease"
 ok "nothing was logged as malformed" sh -c "! grep -q malformed '$T'/*.log"
 ok "the mounts are still mounted" mountpoint -q "$A"
