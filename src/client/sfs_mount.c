@@ -523,7 +523,8 @@ static void *releaser_main(void *arg)
 				/* Asynchronous requests a connected MDS never answers
 				 * fail after the timeout like any other. */
 				pthread_mutex_unlock(&rq_lock);
-				sfs_conn_expire_detached(sfs_fs_mds(FS));
+				if (FS) /* NULL until the mount is made */
+					sfs_conn_expire_detached(sfs_fs_mds(FS));
 				pthread_mutex_lock(&rq_lock);
 			}
 		}
