@@ -6,7 +6,8 @@
  * Metadata goes to the MDS, data straight to the OSSs, every stripe of a
  * request at once (libsfs).  Permissions are checked here and by the MDS
  * (with the caller's uid, gid and groups), not by the kernel (see
- * "permissions"), so a client that skips the kernel gains nothing.  Consistency is close-to-open: sizes written here reach the MDS at
+ * "permissions"), so a client that skips the kernel gains nothing.
+ * Consistency is close-to-open: sizes written here reach the MDS at
  * flush/close/fsync, and an open drops cached pages.
  */
 /* 3.12: the loop configuration with a settable thread limit (the older
@@ -244,13 +245,16 @@ static int64_t dcache_get(uint64_t ino, struct sfs_attr *a)
 	return left;
 }
 
-static void dcache_drop(uint64_t ino)
+/* This mount changes ino's attributes: forget what it cached of them, here
+ * and in the lease cache. */
+static void attrs_drop(uint64_t ino)
 {
 	pthread_mutex_lock(&dcache_lock);
 	struct dattr *d = &dcache[ino % DCACHE_SLOTS];
 	if (d->ino == ino)
 		d->ino = 0;
 	pthread_mutex_unlock(&dcache_lock);
+	lc_drop_ino(ino);
 }
 
 static void dcache_clear(void)
@@ -856,8 +860,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct sfs_setattr_req q = { .ino = ino };
 	struct sfs_attr_rep r;
 	int rc = 0;
-	dcache_drop(ino);
-	lc_drop_ino(ino);
+	attrs_drop(ino);
 	cred_of(req, &q.cred);
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		q.valid |= SFS_SET_MODE;
@@ -1128,9 +1131,8 @@ static void async_failed(struct aop *o, const char *what)
 	log_error("the MDS refused the %s of '%s' in directory %" PRIu64 " that this mount had already answered: %s",
 		  what, o->name, o->parent, strerror(-o->call.rc));
 	lc_drop_entry(o->parent, o->name);
-	lc_drop_ino(o->parent);
+	attrs_drop(o->parent);
 	dk_drop(o->parent);
-	dcache_drop(o->parent);
 	inval_later(o->parent, o->name);
 }
 
@@ -1169,7 +1171,7 @@ static void create_done(struct sfs_call *call)
 		if (!call->rc)
 			n->layout = o->cr.layout;
 		else
-			n->cerr = call->rc == -EIO ? -EIO : call->rc;
+			n->cerr = call->rc;
 		n->pending = false;
 		pthread_cond_broadcast(&n->idle);
 		pthread_mutex_unlock(&n->lock);
@@ -1213,6 +1215,19 @@ static void open_done(struct sfs_call *call)
 	async_slot_give();
 }
 
+/* Send o's request about inode ino behind an answer already given (its
+ * req and rep are o's own), done(o) when it is answered. */
+static void aop_send(struct aop *o, uint64_t ino, uint16_t op, const void *req, void *rep,
+		     void (*done)(struct sfs_call *))
+{
+	o->ino = ino;
+	o->call.op = op;
+	o->call.req = req;
+	o->call.rep = rep;
+	async_slot_take();
+	sfs_call_detach(sfs_fs_mds(FS), &o->call, done);
+}
+
 static void send_open(uint64_t ino)
 {
 	struct aop *o = calloc(1, sizeof(*o));
@@ -1221,12 +1236,7 @@ static void send_open(uint64_t ino)
 		return;
 	}
 	o->oq = (struct sfs_open_req){ .ino = ino, .flags = SFS_OPEN_REOPEN };
-	o->ino = ino;
-	o->call.op = SFS_CLTOMD_OPEN;
-	o->call.req = &o->oq;
-	o->call.rep = &o->olr;
-	async_slot_take();
-	sfs_call_detach(sfs_fs_mds(FS), &o->call, open_done);
+	aop_send(o, ino, SFS_CLTOMD_OPEN, &o->oq, &o->olr, open_done);
 }
 
 static void register_opens(void)
@@ -1284,8 +1294,7 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 {
 	uint64_t gen = lease_gen();
 	struct sfs_attr pa;
-	if (!O.async_ops || !gen || !fi || ((mode & S_IFMT) && !S_ISREG(mode)) ||
-	    (cred->uid == 0 && (sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED)))
+	if (!O.async_ops || !gen || !fi || ((mode & S_IFMT) && !S_ISREG(mode)))
 		return false;
 	if (!lc_lease_held(parent, gen) || !dk_absent(parent, name)) {
 		log_debug("create of '%s' in %" PRIu64 " synchronous: %s", name, (uint64_t)parent,
@@ -1371,8 +1380,7 @@ static bool unlink_async(fuse_req_t req, fuse_ino_t parent, const char *name, co
 {
 	uint64_t gen = lease_gen();
 	struct sfs_attr a;
-	if (!O.async_ops || !gen ||
-	    (cred->uid == 0 && (sfs_conn_hello_flags(sfs_fs_mds(FS)) & SFS_HELLO_SQUASHED)))
+	if (!O.async_ops || !gen)
 		return false;
 	struct sfs_attr pa;
 	if (!lc_get_entry(parent, name, gen, &a) || S_ISDIR(a.mode) || !dir_attr(parent, &pa) ||
@@ -1430,8 +1438,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (fi) {
 		q.flags = SFS_CREATE_OPEN | ((fi->flags & O_EXCL) ? SFS_CREATE_EXCL : 0);
 	}
-	dcache_drop(parent);
-	lc_drop_ino(parent);
+	attrs_drop(parent);
 	int64_t sent = util_mono_ms();
 	uint64_t gen = lease_gen();
 	uint64_t epoch = lc_epoch();
@@ -1499,8 +1506,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	dcache_drop(parent);
-	lc_drop_ino(parent);
+	attrs_drop(parent);
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_MKDIR, &q, &r);
 	if (rc) {
@@ -1528,8 +1534,7 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, uint1
 	register_opens();
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	struct sfs_attr_rep r;
-	dcache_drop(parent);
-	lc_drop_ino(parent);
+	attrs_drop(parent);
 	lc_drop_entry(parent, name); /* and the attributes of what it names */
 	if (op == SFS_CLTOMD_RMDIR)
 		dcache_clear(); /* the removed directory's own entry, whose ino we do not know here */
@@ -1569,10 +1574,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
 	register_opens(); /* a rename over a file removes it */
-	dcache_drop(parent);
-	dcache_drop(newparent);
-	lc_drop_ino(parent);
-	lc_drop_ino(newparent);
+	attrs_drop(parent);
+	attrs_drop(newparent);
 	lc_drop_entry(parent, name);
 	lc_drop_entry(newparent, newname);
 	/* A rename adds a name to newparent (and, exchanging, to parent) at a
@@ -1595,8 +1598,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	}
 	cred_of(req, &q.cred);
 	snprintf(q.newname, sizeof(q.newname), "%s", newname);
-	dcache_drop(newparent);
-	lc_drop_ino(newparent);
+	attrs_drop(newparent);
 	lc_drop_ino(ino);
 	register_opens(); /* a name elsewhere: removable without our lease */
 	int64_t sent = util_mono_ms();
@@ -1629,8 +1631,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	cred_of(req, &q->cred);
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->target, sizeof(q->target), "%s", target);
-	dcache_drop(parent);
-	lc_drop_ino(parent);
+	attrs_drop(parent);
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SYMLINK, q, &r);
 	free(q);
@@ -2271,12 +2272,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		struct aop *o = q.has_size ? calloc(1, sizeof(*o)) : NULL;
 		if (o) {
 			o->sq = (struct sfs_setsize_req){ .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
-			o->ino = ino;
-			o->call.op = SFS_CLTOMD_SETSIZE;
-			o->call.req = &o->sq;
-			o->call.rep = &o->ar;
-			async_slot_take();
-			sfs_call_detach(sfs_fs_mds(FS), &o->call, close_done);
+			aop_send(o, ino, SFS_CLTOMD_SETSIZE, &o->sq, &o->ar, close_done);
 		}
 		fuse_reply_err(req, 0);
 		return;
@@ -2286,11 +2282,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct aop *o = calloc(1, sizeof(*o));
 	if (o) {
 		o->clq = q;
-		o->ino = ino;
-		o->call.op = SFS_CLTOMD_CLOSE;
-		o->call.req = &o->clq;
-		async_slot_take();
-		sfs_call_detach(sfs_fs_mds(FS), &o->call, close_done);
+		aop_send(o, ino, SFS_CLTOMD_CLOSE, &o->clq, NULL, close_done);
 	} else {
 		int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
 		if (rc)
@@ -2625,7 +2617,7 @@ static int parse_sreq(const char *v, size_t len, struct sfs_sreq *s)
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	dcache_drop(ino);
+	attrs_drop(ino);
 	if (!strcmp(name, XA_LAYOUT)) {
 		struct sfs_setlayout_req q = { .ino = ino };
 		struct sfs_layout_rep *r = malloc(sizeof(*r));
@@ -2688,7 +2680,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	dcache_drop(ino);
+	attrs_drop(ino);
 	struct sfs_xattr_req q = { .ino = ino };
 	if (strlen(name) > SFS_XATTR_NAME_MAX) {
 		fuse_reply_err(req, ERANGE);

@@ -229,6 +229,16 @@ static void enqueue(struct item *it)
 	pthread_mutex_unlock(&q_lock);
 }
 
+/* The request is queued (or parked) from now on: it holds its connection
+ * and counts among the connection's pending requests. */
+static void item_adopt(struct item *it, struct conn *c)
+{
+	it->kind = ITEM_REQ;
+	atomic_fetch_add(&c->refs, 1);
+	atomic_fetch_add(&c->pending, 1);
+	it->c = c;
+}
+
 /* Requests whose lease was given back (or taken back) go to the queue again. */
 static void requeue_ready(void)
 {
@@ -541,10 +551,7 @@ static bool serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 	mdb_txn_reset(*rtxn);
 	if (rc == -MDS_ERECALL) {
 		free(rb);
-		it->kind = ITEM_REQ;
-		atomic_fetch_add(&c->refs, 1);
-		atomic_fetch_add(&c->pending, 1);
-		it->c = c;
+		item_adopt(it, c);
 		if (!mds_lease_park(x.recall, it)) {
 			enqueue(it);
 			commit_pending();
@@ -712,10 +719,7 @@ static void *conn_main(void *arg)
 			free(it->bulk);
 			free(it);
 		} else if (info->mutating || behind) {
-			it->kind = ITEM_REQ;
-			atomic_fetch_add(&c->refs, 1);
-			atomic_fetch_add(&c->pending, 1);
-			it->c = c;
+			item_adopt(it, c);
 			enqueue(it);
 			uncommitted++;
 		} else if (!serve_read(c, &rtxn, it)) {

@@ -549,21 +549,12 @@ static int op_getattr(struct mtx *x, struct mreq *r)
 	return rc;
 }
 
-static int new_inode_common(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
-			    struct mds_inode *i);
-
-static int new_inode(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
+/* A new inode numbered ino (0: the next free number). */
+static int new_inode(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode, uint64_t ino,
 		     struct mds_inode *i)
 {
 	memset(i, 0, sizeof(*i));
-	i->a.ino = x->m->next_ino++;
-	return new_inode_common(x, dir, c, mode, i);
-}
-
-/* Fill a new inode's attributes (its number is set). */
-static int new_inode_common(struct mtx *x, struct mds_inode *dir, const struct sfs_cred *c, uint32_t mode,
-			    struct mds_inode *i)
-{
+	i->a.ino = ino ? ino : x->m->next_ino++;
 	i->a.mode = mode;
 	i->a.nlink = 1;
 	i->a.uid = c->uid;
@@ -663,21 +654,14 @@ static int op_create(struct mtx *x, struct mreq *r)
 		return rc;
 	if (q->ino && x->m->o.fault_refuse_async)
 		return -ENOSPC;
-	if (q->ino) {
-		/* An asynchronous create: the number is the client's, from its
-		 * INORANGE grant (or, after a restart of ours, from before). */
-		if ((rc = ino_granted(x, r->peer->client_id, q->ino)))
-			return rc;
-		memset(&i, 0, sizeof(i));
-		i.a.ino = q->ino;
-		rc = new_inode_common(x, &d, &q->cred, type | (q->mode & 07777), &i);
-		if (q->time > 0)
-			i.a.atime = i.a.mtime = i.a.ctime = q->time;
-	} else {
-		rc = new_inode(x, &d, &q->cred, type | (q->mode & 07777), &i);
-	}
-	if (rc)
+	/* An asynchronous create: the number is the client's, from its
+	 * INORANGE grant (or, after a restart of ours, from before). */
+	if (q->ino && (rc = ino_granted(x, r->peer->client_id, q->ino)))
 		return rc;
+	if ((rc = new_inode(x, &d, &q->cred, type | (q->mode & 07777), q->ino, &i)))
+		return rc;
+	if (q->ino && q->time > 0)
+		i.a.atime = i.a.mtime = i.a.ctime = q->time;
 	i.a.rdev = q->rdev;
 	if (type == S_IFREG && (rc = alloc_layout(x, &q->sreq, &d.dflt, SFS_NO_OST, &i.layout)))
 		return rc;
@@ -703,7 +687,7 @@ static int op_mkdir(struct mtx *x, struct mreq *r)
 	struct sfs_mkdir_req *q = &r->in->mkdir_req;
 	struct mds_inode d, i;
 	int rc = prep_create(x, &q->cred, q->parent, q->name, &d);
-	if (rc || (rc = new_inode(x, &d, &q->cred, S_IFDIR | (q->mode & 07777), &i)))
+	if (rc || (rc = new_inode(x, &d, &q->cred, S_IFDIR | (q->mode & 07777), 0, &i)))
 		return rc;
 	i.a.nlink = 2;
 	i.parent = d.a.ino;
@@ -729,7 +713,7 @@ static int op_symlink(struct mtx *x, struct mreq *r)
 	if (!q->target[0])
 		return -ENOENT;
 	int rc = prep_create(x, &q->cred, q->parent, q->name, &d);
-	if (rc || (rc = new_inode(x, &d, &q->cred, S_IFLNK | 0777, &i)))
+	if (rc || (rc = new_inode(x, &d, &q->cred, S_IFLNK | 0777, 0, &i)))
 		return rc;
 	snprintf(i.target, sizeof(i.target), "%s", q->target);
 	i.a.size = strlen(q->target);
