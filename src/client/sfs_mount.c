@@ -1071,31 +1071,42 @@ static void async_slot_give(void)
 	pthread_mutex_unlock(&async_lock);
 }
 
-/* A reserved inode number, or 0 (then create synchronously). */
+/* A reserved inode number, or 0 (then create synchronously).  One thread
+ * at a time asks for a new range: the MDS keeps only a client's last few
+ * ranges, and several asked for at once could push out the one in use. */
+static bool ino_refilling;
+static pthread_cond_t ino_refilled = PTHREAD_COND_INITIALIZER;
+
 static uint64_t take_ino(uint64_t gen)
 {
 	pthread_mutex_lock(&async_lock);
-	if (ino_gen != gen)
-		ino_next = ino_end = 0; /* reserved by an MDS that may have restarted since: ask again */
-	if (ino_next < ino_end) {
-		uint64_t v = ino_next++;
-		pthread_mutex_unlock(&async_lock);
-		return v;
+	for (;;) {
+		if (ino_gen != gen)
+			ino_next = ino_end = 0; /* reserved by an MDS that may have restarted since: ask again */
+		if (ino_next < ino_end) {
+			uint64_t v = ino_next++;
+			pthread_mutex_unlock(&async_lock);
+			return v;
+		}
+		if (!ino_refilling)
+			break;
+		pthread_cond_wait(&ino_refilled, &async_lock);
 	}
+	ino_refilling = true;
 	pthread_mutex_unlock(&async_lock);
 	struct sfs_inorange_req q = { .count = INO_BATCH };
 	struct sfs_inorange_rep r;
-	if (sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_INORANGE, &q, &r) || !r.count)
-		return 0;
+	bool ok = !sfs_rpc(sfs_fs_mds(FS), SFS_CLTOMD_INORANGE, &q, &r) && r.count;
 	pthread_mutex_lock(&async_lock);
-	uint64_t v = r.start;
-	if (ino_next >= ino_end || ino_gen != gen) {
+	uint64_t v = 0;
+	if (ok) {
+		v = r.start;
 		ino_next = r.start + 1;
 		ino_end = r.start + r.count;
 		ino_gen = gen;
 	}
-	/* else another thread refilled meanwhile: use one of ours and let the
-	 * rest of our range go (numbers are plentiful). */
+	ino_refilling = false;
+	pthread_cond_broadcast(&ino_refilled);
 	pthread_mutex_unlock(&async_lock);
 	return v;
 }
