@@ -78,21 +78,31 @@ b_need_tools() {
 }
 
 b_drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-# b_quiesce [MAX_S]: wait (at most MAX_S seconds, default 20) until the CPUs
-# were at least 85% idle over one second: what the previous file system
-# still does in the background after its run (MooseFS deleting chunks,
-# StratusFS destroying objects) must not be charged to the next one.
+# b_quiesce [MAX_S]: wait (at most MAX_S seconds, default 60) until, over
+# one second, the CPUs were at least 85% idle and no disk was busy for more
+# than 5% of it: what the previous file system still does in the background
+# after its run (MooseFS deleting chunks, StratusFS destroying objects, and
+# the disk discarding the freed blocks, which takes seconds on a file system
+# mounted with `discard' and uses no CPU) must not be charged to the next one.
 b_quiesce() {
-	local max=${1:-20} i a b
+	local max=${1:-60} i a b d1 d2
 	for ((i = 0; i < max; i++)); do
 		read -r -a a < <(grep '^cpu ' /proc/stat)
+		d1=$(_b_disk_busy_ms)
 		sleep 1
 		read -r -a b < <(grep '^cpu ' /proc/stat)
+		d2=$(_b_disk_busy_ms)
 		local tot=0 k
 		for k in 1 2 3 4 5 6 7 8; do tot=$((tot + b[k] - a[k])); done
-		[ "$tot" -gt 0 ] && [ $(((b[4] - a[4]) * 100 / tot)) -ge 85 ] && return 0
+		[ "$tot" -gt 0 ] && [ $(((b[4] - a[4]) * 100 / tot)) -ge 85 ] && [ $((d2 - d1)) -le 50 ] && return 0
 	done
+	say "the machine did not become idle within ${max}s; measuring anyway"
 	return 0
+}
+# _b_disk_busy_ms: milliseconds the whole disks have spent doing I/O
+# (the 13th field of /proc/diskstats), summed over them.
+_b_disk_busy_ms() {
+	awk '$3 ~ /^(vd[a-z]+|sd[a-z]+|xvd[a-z]+|nvme[0-9]+n[0-9]+)$/ { t += $13 } END { print t + 0 }' /proc/diskstats
 }
 
 # b_mpi CMD...: mpirun -np $NP CMD, at most BENCH_RUN_TIMEOUT seconds.

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <mpi.h>
 
@@ -61,8 +62,30 @@ bool bench_failed(void)
 	return fail_set;
 }
 
+void bench_barrier(void)
+{
+	MPI_Request r;
+	if (MPI_Ibarrier(MPI_COMM_WORLD, &r) != MPI_SUCCESS) {
+		MPI_Barrier(MPI_COMM_WORLD);
+		return;
+	}
+	const struct timespec nap = { 0, 100 * 1000 };
+	for (;;) {
+		int done = 0;
+		if (MPI_Test(&r, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+			fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n",
+				bench.prog, bench.rank);
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		}
+		if (done)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 bool bench_agree(void)
 {
+	bench_barrier(); /* the ranks that finish first sleep, not poll, until the rest come */
 	int mine = fail_set ? bench.rank : INT_MAX, first = INT_MAX;
 	if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS) {
 		fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n",

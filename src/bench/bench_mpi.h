@@ -31,6 +31,11 @@ void bench_mpi_init(int *argc, char ***argv, const char *prog);
 int bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if this rank has recorded a failure. */
 bool bench_failed(void);
+/* MPI_Barrier on MPI_COMM_WORLD, but a rank that waits sleeps (100 us at a
+ * time) instead of polling: 4 ranks on 2 cores share the CPUs with the file
+ * system's daemons, and ranks done early must not take CPU from the ranks
+ * and daemons still at work (OpenMPI's own barrier polls, yielding at best). */
+void bench_barrier(void);
 /* Collective: true on every rank if any rank failed; the lowest prints its message. */
 bool bench_agree(void);
 /* Rank 0 prints "PROG: error: MSG" (for errors every rank detects alike, such as options). */

@@ -302,7 +302,7 @@ static int file_open(struct ior_file *f, const char *name, bool write, bool dire
 				f->fd = open(name, flags | O_CREAT | O_CLOEXEC, 0664);
 				err = errno;
 			}
-			MPI_Barrier(MPI_COMM_WORLD);
+			bench_barrier();
 			if (bench.rank != 0) {
 				f->fd = open(name, flags | O_CLOEXEC);
 				err = errno;
@@ -463,7 +463,7 @@ static int64_t run_phase(bool write, void *buf, double timer[6], double *latency
 		return -1;
 	}
 	if (opt.intra_barriers)
-		MPI_Barrier(MPI_COMM_WORLD);
+		bench_barrier();
 	timer[2] = bench_now();
 	for (int64_t s = 0; ok && s < opt.segments; s++)
 		for (int64_t j = 0; ok && j < per_block; j++) {
@@ -478,7 +478,7 @@ static int64_t run_phase(bool write, void *buf, double timer[6], double *latency
 		ok = file_sync(&f, name) == 0;
 	timer[3] = bench_now();
 	if (opt.intra_barriers)
-		MPI_Barrier(MPI_COMM_WORLD);
+		bench_barrier();
 	timer[4] = bench_now();
 	if (file_close(&f, name))
 		ok = false;
@@ -820,9 +820,9 @@ int main(int argc, char **argv)
 				printf("Commencing write performance test: %s\n", when);
 				fflush(stdout);
 			}
-			MPI_Barrier(MPI_COMM_WORLD);
+			bench_barrier();
 			moved = run_phase(true, buf, timer, &lat);
-			MPI_Barrier(MPI_COMM_WORLD);
+			bench_barrier();
 			if (bench_agree())
 				fail_exit();
 			reduce_timers(timer, lat, moved, &wres[rep]);
@@ -838,9 +838,9 @@ int main(int argc, char **argv)
 					printf("Commencing read performance test: %s\n", when);
 					fflush(stdout);
 				}
-				MPI_Barrier(MPI_COMM_WORLD);
+				bench_barrier();
 				moved = run_phase(false, buf, timer, &lat);
-				MPI_Barrier(MPI_COMM_WORLD);
+				bench_barrier();
 				if (bench_agree())
 					fail_exit();
 				reduce_timers(timer, lat, moved, &rres[rep]);
@@ -851,7 +851,7 @@ int main(int argc, char **argv)
 		}
 		if (!opt.keep) {
 			double t0, t1, lo = 0, hi = 0;
-			MPI_Barrier(MPI_COMM_WORLD);
+			bench_barrier();
 			t0 = bench_now();
 			file_remove(false);
 			t1 = bench_now();

@@ -235,7 +235,7 @@ static double run_phase(enum mdtest_op op, int iter, uint64_t *done)
 	char path[PATH_MAX];
 	uint64_t n = 0, total = 0;
 
-	MPI_Barrier(MPI_COMM_WORLD);
+	bench_barrier();
 	double t0 = bench_now();
 	for (int64_t i = 0; i < opt.items; i++) {
 		item_path(path, sizeof(path), iter, file, i);
@@ -243,7 +243,7 @@ static double run_phase(enum mdtest_op op, int iter, uint64_t *done)
 			break;
 		n++;
 	}
-	MPI_Barrier(MPI_COMM_WORLD);
+	bench_barrier();
 	double t1 = bench_now();
 	double rate = t1 > t0 ? (double)n / (t1 - t0) : 0, minrate = 0;
 	MPI_Reduce(&rate, &minrate, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
@@ -272,7 +272,7 @@ static double tree_phase(bool create, int iter, uint64_t *done)
 	tree_dir(tree, sizeof(tree), iter, bench.rank);
 	uint64_t count = opt.unique ? (uint64_t)bench.size : 1;
 
-	MPI_Barrier(MPI_COMM_WORLD);
+	bench_barrier();
 	double t0 = bench_now();
 	if (create) {
 		if (bench.rank == 0) {
@@ -283,14 +283,14 @@ static double tree_phase(bool create, int iter, uint64_t *done)
 				mkdir_ok(tree);
 		}
 		if (opt.unique) {
-			MPI_Barrier(MPI_COMM_WORLD);
+			bench_barrier();
 			if (!bench_failed())
 				mkdir_ok(tree);
 		}
 	} else {
 		if (opt.unique && rmdir(tree) < 0)
 			bench_fail("cannot remove directory '%s': %s", tree, strerror(errno));
-		MPI_Barrier(MPI_COMM_WORLD);
+		bench_barrier();
 		if (bench.rank == 0 && !bench_failed()) {
 			if (!opt.unique && rmdir(tree) < 0)
 				bench_fail("cannot remove directory '%s': %s", tree, strerror(errno));
@@ -298,7 +298,7 @@ static double tree_phase(bool create, int iter, uint64_t *done)
 				bench_fail("cannot remove directory '%s': %s", base, strerror(errno));
 		}
 	}
-	MPI_Barrier(MPI_COMM_WORLD);
+	bench_barrier();
 	double t1 = bench_now();
 	*done = count;
 	return t1 > t0 ? (double)count / (t1 - t0) : 0;

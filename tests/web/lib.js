@@ -52,7 +52,8 @@ async function step(desc, fn) {
 
 /* ---- the browser ---- */
 async function browser() {
-	const profile = env('WEB_PROFILE', fs.mkdtempSync(path.join(require('os').tmpdir(), 'stratus-chromium-')));
+	/* A profile of the test's own (under its $T, removed with it); a fresh one only if none is given. */
+	const profile = process.env.WEB_PROFILE || fs.mkdtempSync(path.join(require('os').tmpdir(), 'stratus-chromium-'));
 	const ctx = await chromium.launchPersistentContext(profile, {
 		executablePath: '/usr/bin/chromium',
 		headless: true,
