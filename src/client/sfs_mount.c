@@ -113,12 +113,24 @@ struct node {
 	int unreg;              /* open handles the MDS has not been told of (asynchronous creates) */
 	bool registering;       /* register_opens is telling it of them */
 	int cerr;               /* that create failed: every use of the file fails so */
+	int nf_open;            /* handles answered with FOPEN_NOFLUSH: their close sends us nothing (nf_*) */
+	bool nf_through;        /* the lease they were made under is gone: writes go through at once */
+	struct sfs_cred nf_cred; /* whose sizes those handles' writes tell the MDS */
 	pthread_cond_t idle;    /* inflight dropped to 0 */
 	struct node *next;
 };
 
 #define NODE_BUCKETS 1024
 static struct node *nodes[NODE_BUCKETS];
+
+/* A file handle is its node's address; the low bit marks a handle whose
+ * close the kernel does not tell us of (FOPEN_NOFLUSH after an
+ * asynchronous create, see nf_revoke_flush). */
+#define FH_NOFLUSH ((uint64_t)1)
+static struct node *fh_node(const struct fuse_file_info *fi)
+{
+	return (struct node *)(uintptr_t)(fi->fh & ~FH_NOFLUSH);
+}
 static int wb_wait_locked(struct node *n, bool take);
 static int wb_wait(struct node *n, bool take);
 static bool data_direct_io(int flags);
@@ -462,6 +474,7 @@ static bool dk_absent(uint64_t dir, const char *name)
  * releaser thread. */
 
 static void register_opens(void);
+static void nf_revoke_flush(void);
 
 /* Work for the releaser thread: give a lease back, or make the kernel
  * forget a name an asynchronous create or remove got wrong. */
@@ -540,9 +553,12 @@ static void *releaser_main(void *arg)
 		if (w->inval) {
 			fuse_lowlevel_notify_inval_entry(SE, w->m.dir, w->name, strlen(w->name));
 		} else {
-			/* Any asynchronous request sent under the lease is on the
-			 * socket before the RELEASE (the lease is forgotten already,
-			 * so none starts now). */
+			/* What closes of files made under leases left to do
+			 * (nf_revoke_flush), then: any asynchronous request sent
+			 * under the lease, or size told by a release, is on the
+			 * socket before the RELEASE (the lease is forgotten
+			 * already, so none starts now). */
+			nf_revoke_flush();
 			pthread_rwlock_wrlock(&lease_send_lock);
 			pthread_rwlock_unlock(&lease_send_lock);
 			/* Another client is about to change the directory: the
@@ -882,7 +898,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		q.valid |= SFS_SET_MTIME;
 		q.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? SFS_TIME_NOW : ts_ns(&attr->st_mtim);
 	}
-	struct node *n = fi ? (struct node *)(uintptr_t)fi->fh : NULL;
+	struct node *n = fi ? fh_node(fi) : NULL;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		/* Writes of ours still under way must not land after the cut. */
 		pthread_mutex_lock(&nodes_lock);
@@ -1035,6 +1051,7 @@ static int async_inflight;
 static uint64_t ino_next, ino_end;        /* our reserved inode numbers, under async_lock */
 static uint64_t ino_gen;                  /* the MDS connection generation they were reserved on */
 static atomic_uint_fast64_t st_async_create, st_async_remove, st_async_failed;
+static atomic_uint_fast64_t st_nf_open, st_nf_flushed, st_nf_through;
 
 struct aop {
 	struct sfs_call call;
@@ -1289,6 +1306,75 @@ static void register_opens(void)
 		register_opens(); /* more than 256 of them */
 }
 
+/* ---- closes the kernel does not tell us of ----
+ * A file made by an asynchronous create and opened write-only is answered
+ * with FOPEN_NOFLUSH: its close(2) sends no FLUSH, one FUSE round trip less
+ * for every file made.  A write-only descriptor can neither read nor map the
+ * file, so every byte written through it has reached us (as write requests)
+ * by the time it is closed; what FLUSH would do next, wait for the
+ * write-behind and tell the MDS the size, is done when it matters to anybody
+ * else, which is only after one of these:
+ *   - the MDS recalls the lease on the directory (another client is about to
+ *     look at the directory, or at the file: until then, the file cannot be
+ *     reached by anybody but us);
+ *   - this mount renames or links the file (a name outside the lease);
+ *   - the MDS connection was remade (leases are gone with it).
+ * Then nf_revoke_flush does it for every such node, before the lease is
+ * given back.  A handle still open at that point loses the shortcut: its
+ * node's writes from then on go through at once (no write-behind; the size
+ * is told with each), so that its close still leaves nothing to do.  The
+ * kernel's RELEASE of the handle comes after the close returned and does
+ * what it does for every handle (waits, tells the size).  What is given up:
+ * a failed write-behind of such a file is reported by the next write or
+ * fsync, not by close (and logged).  Mount option async=false turns it off
+ * with the asynchronous creates. */
+static atomic_int nf_total; /* nodes with nf_open > 0 */
+static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync);
+static int push_size(fuse_req_t req, struct node *n, bool sync);
+
+static void nf_revoke_flush(void)
+{
+	if (atomic_load(&nf_total) == 0)
+		return;
+	struct node *v[256];
+	int nv = 0;
+	bool more = false;
+	pthread_mutex_lock(&nodes_lock);
+	for (int b = 0; b < NODE_BUCKETS; b++)
+		for (struct node *p = nodes[b]; p; p = p->next) {
+			pthread_mutex_lock(&p->lock);
+			if (p->nf_open > 0 && !p->nf_through) {
+				if (nv < 256) {
+					p->nf_through = true;
+					p->refs++;
+					v[nv++] = p;
+				} else {
+					more = true;
+				}
+			}
+			pthread_mutex_unlock(&p->lock);
+		}
+	pthread_mutex_unlock(&nodes_lock);
+	/* A write that looked before its node went through has queued its
+	 * data and noted its size by now (it holds lease_send_lock). */
+	pthread_rwlock_wrlock(&lease_send_lock);
+	pthread_rwlock_unlock(&lease_send_lock);
+	for (int i = 0; i < nv; i++) {
+		struct node *n = v[i];
+		pthread_mutex_lock(&n->lock);
+		wb_wait_locked(n, false); /* an error stays for the next write or fsync */
+		struct sfs_cred cred = n->nf_cred;
+		pthread_mutex_unlock(&n->lock);
+		int rc = push_size_as(&cred, n, false);
+		if (rc)
+			log_warn("telling the MDS the size of inode %" PRIu64 " failed: %s", n->ino, strerror(-rc));
+		atomic_fetch_add(&st_nf_flushed, 1);
+		node_put(n);
+	}
+	if (more)
+		nf_revoke_flush();
+}
+
 static void close_done(struct sfs_call *call)
 {
 	struct aop *o = (struct aop *)call;
@@ -1380,8 +1466,30 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	e.entry_timeout = child_entry_to(&pa);
 	fi->fh = (uintptr_t)n;
 	fi->direct_io = data_direct_io(fi->flags);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT)
-		node_put(n); /* the caller was interrupted: no release will come */
+	bool nf = (fi->flags & O_ACCMODE) == O_WRONLY;
+	if (nf) {
+		/* See nf_revoke_flush. */
+		pthread_mutex_lock(&n->lock);
+		n->nf_cred = *cred;
+		if (n->nf_open++ == 0)
+			atomic_fetch_add(&nf_total, 1);
+		pthread_mutex_unlock(&n->lock);
+		fi->noflush = 1;
+		fi->fh |= FH_NOFLUSH;
+		atomic_fetch_add(&st_nf_open, 1);
+	}
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		/* The caller was interrupted: no release will come. */
+		if (nf) {
+			pthread_mutex_lock(&n->lock);
+			if (--n->nf_open == 0) {
+				n->nf_through = false;
+				atomic_fetch_sub(&nf_total, 1);
+			}
+			pthread_mutex_unlock(&n->lock);
+		}
+		node_put(n);
+	}
 	return true;
 }
 
@@ -1585,6 +1693,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	q.flags = ((flags & RENAME_NOREPLACE) ? SFS_RENAME_NOREPLACE : 0) |
 		  ((flags & RENAME_EXCHANGE) ? SFS_RENAME_EXCHANGE : 0);
 	register_opens(); /* a rename over a file removes it */
+	nf_revoke_flush(); /* the file may get a name outside our lease */
 	attrs_drop(parent);
 	attrs_drop(newparent);
 	lc_drop_entry(parent, name);
@@ -1612,6 +1721,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	attrs_drop(newparent);
 	lc_drop_ino(ino);
 	register_opens(); /* a name elsewhere: removable without our lease */
+	nf_revoke_flush(); /* and reachable without it */
 	int64_t sent = util_mono_ms();
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_LINK, &q, &r);
 	if (rc) {
@@ -1856,7 +1966,7 @@ static void pool_trim(void)
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	pthread_mutex_lock(&n->lock);
 	wb_wait_locked(n, false); /* read what this node wrote */
 	uint64_t known = n->size;
@@ -2143,42 +2253,61 @@ static bool wb_queue(struct node *n, const struct sfs_layout *l, const char *buf
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	struct sfs_layout *l = malloc(sizeof(*l));
 	if (!l) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* While files whose close we are not told of exist, a write holds
+	 * lease_send_lock from looking at its node to noting its size, so
+	 * that nf_revoke_flush finds it done or sees it go through. */
+	bool held = atomic_load(&nf_total) > 0;
+	if (held)
+		pthread_rwlock_rdlock(&lease_send_lock);
 	pthread_mutex_lock(&n->lock);
 	while (n->pending)
 		pthread_cond_wait(&n->idle, &n->lock);
 	*l = n->layout;
 	int werr = n->werr ? n->werr : n->cerr;
+	bool through = n->nf_open > 0 && n->nf_through;
+	if (through && !werr)
+		werr = wb_wait_locked(n, true); /* what went behind lands before this */
 	pthread_mutex_unlock(&n->lock);
 	if (werr) {
+		if (held)
+			pthread_rwlock_unlock(&lease_send_lock);
 		free(l);
 		fuse_reply_err(req, -werr);
 		return;
 	}
 	int rc = 0;
-	bool behind = O.write_behind > 0 && !(fi->flags & O_DIRECT) && !(fi->flags & (O_SYNC | O_DSYNC)) &&
-		      wb_queue(n, l, buf, size, (uint64_t)off);
+	bool behind = O.write_behind > 0 && !through && !(fi->flags & O_DIRECT) &&
+		      !(fi->flags & (O_SYNC | O_DSYNC)) && wb_queue(n, l, buf, size, (uint64_t)off);
 	if (!behind)
 		rc = sfs_fs_write(FS, l, buf, size, (uint64_t)off, false);
 	free(l);
+	if (!rc) {
+		uint64_t end = (uint64_t)off + size;
+		pthread_mutex_lock(&n->lock);
+		if (end > n->written_end)
+			n->written_end = end;
+		if (end > n->size)
+			n->size = end;
+		n->mtime = now_ns();
+		n->dirty = true;
+		pthread_mutex_unlock(&n->lock);
+		if (through) {
+			rc = push_size(req, n, false); /* its close will not tell us */
+			atomic_fetch_add(&st_nf_through, 1);
+		}
+	}
+	if (held)
+		pthread_rwlock_unlock(&lease_send_lock);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	uint64_t end = (uint64_t)off + size;
-	pthread_mutex_lock(&n->lock);
-	if (end > n->written_end)
-		n->written_end = end;
-	if (end > n->size)
-		n->size = end;
-	n->mtime = now_ns();
-	n->dirty = true;
-	pthread_mutex_unlock(&n->lock);
 	/* A direct write (O_DIRECT, or a write-only descriptor: data_direct_io)
 	 * passes the kernel's page cache by: pages that other descriptors of
 	 * this file cached here would go stale, so drop them; the next read
@@ -2196,7 +2325,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 /* Tell the MDS how far we wrote.  With `sync` (fsync) the MDS answers only
  * once this and every earlier change is on its disk, so it is sent even
  * when there is no new size.  0 or -errno. */
-static int push_size(fuse_req_t req, struct node *n, bool sync)
+static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync)
 {
 	pthread_mutex_lock(&n->lock);
 	bool dirty = n->dirty;
@@ -2207,7 +2336,7 @@ static int push_size(fuse_req_t req, struct node *n, bool sync)
 	if (!dirty && !sync)
 		return 0;
 	struct sfs_attr_rep r;
-	cred_of(req, &q.cred);
+	q.cred = *cred;
 	lc_drop_ino(n->ino);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
 	if (rc && dirty) {
@@ -2218,9 +2347,16 @@ static int push_size(fuse_req_t req, struct node *n, bool sync)
 	return rc;
 }
 
+static int push_size(fuse_req_t req, struct node *n, bool sync)
+{
+	struct sfs_cred cred;
+	cred_of(req, &cred);
+	return push_size_as(&cred, n, sync);
+}
+
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	int werr = wb_wait(n, true);
 	int rc = push_size(req, n, false);
 	fuse_reply_err(req, werr ? -werr : -rc);
@@ -2228,7 +2364,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	struct sfs_layout *l = malloc(sizeof(*l));
 	if (!l) {
 		fuse_reply_err(req, ENOMEM);
@@ -2259,9 +2395,8 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	fuse_reply_err(req, -sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r));
 }
 
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool noflush)
 {
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
 	pthread_mutex_lock(&n->lock);
 	wb_wait_locked(n, false); /* nothing may use the node after the last put */
 	while (n->registering)
@@ -2270,6 +2405,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	bool unreg = n->unreg > 0;
 	if (unreg)
 		n->unreg--;
+	if (noflush && --n->nf_open == 0) {
+		n->nf_through = false;
+		atomic_fetch_sub(&nf_total, 1);
+	}
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
 	cred_of(req, &q.cred);
@@ -2300,6 +2439,18 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
 	}
 	fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* A handle whose close we were not told of: the size it leaves is on
+	 * its way before a lease is given back (see nf_revoke_flush). */
+	bool noflush = (fi->fh & FH_NOFLUSH) != 0;
+	if (noflush)
+		pthread_rwlock_rdlock(&lease_send_lock);
+	release_handle(req, ino, fh_node(fi), noflush);
+	if (noflush)
+		pthread_rwlock_unlock(&lease_send_lock);
 }
 
 /* ---- directories ---- */
@@ -2547,10 +2698,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 			len = (size_t)snprintf(text, 64 * 1024, "lookups_to_mds %" PRIu64 "\nlookups_answered_missing_here %" PRIu64 "\n"
 					       "creates_that_opened_an_existing_file %" PRIu64 "\n"
 					       "answered_under_lease %" PRIu64 "\nleases_recalled %" PRIu64 "\n"
-					       "async_creates %" PRIu64 "\nasync_removes %" PRIu64 "\nasync_refused %" PRIu64 "\n",
+					       "async_creates %" PRIu64 "\nasync_removes %" PRIu64 "\nasync_refused %" PRIu64 "\n"
+					       "noflush_opens %" PRIu64 "\nnoflush_flushed %" PRIu64 "\nnoflush_writes_through %" PRIu64 "\n",
 					       atomic_load(&st_lookup_mds), atomic_load(&st_lookup_local), atomic_load(&st_create_found),
 					       hits, recalls, atomic_load(&st_async_create), atomic_load(&st_async_remove),
-					       atomic_load(&st_async_failed));
+					       atomic_load(&st_async_failed), atomic_load(&st_nf_open), atomic_load(&st_nf_flushed),
+					       atomic_load(&st_nf_through));
 			rc = 0;
 		} else {
 			len = (size_t)snprintf(text, 64 * 1024, "%s\n", mds_spec);
@@ -2770,6 +2923,7 @@ static void *recovery_main(void *arg)
 		if (g == seen)
 			continue;
 		seen = g;
+		nf_revoke_flush(); /* the leases went with the old connection */
 		uint64_t inos[256];
 		int n = 0;
 		pthread_mutex_lock(&nodes_lock);

@@ -9,6 +9,9 @@
 #    sees all 300 (the recall makes the holder's requests land first), and
 #    after 300 asynchronous removes sees none;
 #  - O_EXCL on a name that exists fails, as ever;
+#  - a write-only file made that way is closed without a FLUSH: another mount
+#    reads all of it at once, and one held open across the other mount's
+#    recall shows what was written before it, and all of it after the close;
 #  - fsync of the directory, then kill -9 of the MDS: every file is there
 #    after the restart;
 #  - a create the MDS refuses after the mount answered it: the write or the
@@ -17,7 +20,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sfs-lib.sh"
 
-plan 18
+plan 24
 
 MPORT=$(t_free_port)
 sfs_munged munge
@@ -54,6 +57,51 @@ is "$(python3 -c 'import os,sys
 try:
     os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); print("created")
 except FileExistsError: print("EEXIST")' "$A/d/w")" EEXIST "O_EXCL on an existing name fails"
+
+# ---- write-only files made asynchronously: their close sends no FLUSH ----
+# What the FLUSH would do (wait for the write-behind, tell the MDS the size)
+# A does when the lease goes: B reads all of it at once.
+mkdir "$A/n"
+: >"$A/n/first" # the first create there takes the lease
+head -c 100000 /dev/urandom >"$T/n.data"
+n0=$(sfs_stat "$A" noflush_opens)
+python3 - "$T/n.data" "$A/n/f" <<'PY'
+import os, sys
+data = open(sys.argv[1], "rb").read()
+fd = os.open(sys.argv[2], os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, data)
+os.close(fd)
+PY
+n1=$(sfs_stat "$A" noflush_opens)
+ok "A answered the write-only create with no flush at close ($n0 -> $n1)" test "$((n1 - n0))" -ge 1
+ok "B reads every byte of it at once" cmp "$T/n.data" "$B/n/f"
+# A file still open when the lease is recalled: what it holds is told then,
+# and its later writes go through at once (its close will not tell A).
+sleep 0.5 # B's lookup recalled A's lease: the cool-down passes
+: >"$A/n/again"
+python3 - "$A/n/g" "$T/nf" <<'PY' &
+import os, sys, time
+path, flag = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"a" * 1000)
+open(flag + ".one", "w").close()
+while not os.path.exists(flag + ".looked"):
+    time.sleep(0.05)
+os.write(fd, b"b" * 1000)
+os.close(fd)
+open(flag + ".closed", "w").close()
+PY
+GPID=$!
+t_wait 10 "A wrote g" test -e "$T/nf.one"
+n2=$(sfs_stat "$A" noflush_opens)
+ok "g too was opened with no flush at close ($n1 -> $n2)" test "$((n2 - n1))" -ge 1
+is "$(stat -c %s "$B/n/g")" 1000 "B sees the 1000 bytes A wrote to the file it holds open"
+touch "$T/nf.looked"
+t_wait 10 "A closed g" test -e "$T/nf.closed"
+is "$(cat "$B/n/g" | wc -c)" 2000 "B reads the 2000 bytes A wrote, right after A closed it"
+ok "A's writes after the recall went through ($(sfs_stat "$A" noflush_writes_through) of them)" \
+	test "$(sfs_stat "$A" noflush_writes_through)" -ge 1
+wait "$GPID"
 
 # ---- a file made asynchronously, open, removed by the other mount ----
 # The MDS was never told of A's open (no OPEN with the create): A tells it
