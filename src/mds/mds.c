@@ -166,7 +166,7 @@ struct item {
 	int plen;
 	uint64_t client;
 	bool durable;        /* answer only once the change is on disk */
-	uint64_t parked;     /* waits for this lease to be given back (not answered yet) */
+	struct mds_lease_ref parked; /* waits for this lease to be given back (id 0: not) */
 	struct item *next;
 };
 
@@ -462,10 +462,10 @@ static void commit_batch(struct item *batch)
 				}
 		for (struct item *it = batch, *next; it; it = next) {
 			next = it->next;
-			if (it->kind == ITEM_REQ && it->parked) {
-				uint64_t id = it->parked;
-				it->parked = 0;
-				if (!mds_lease_park(id, it))
+			if (it->kind == ITEM_REQ && it->parked.id) {
+				struct mds_lease_ref lr = it->parked;
+				it->parked.id = 0;
+				if (!mds_lease_park(&lr, it))
 					enqueue(it); /* given back meanwhile: run it again now */
 				continue;
 			}
@@ -474,7 +474,7 @@ static void commit_batch(struct item *batch)
 					it->status = sfs_status_from_errno(rc == MDB_MAP_FULL ? ENOSPC : EIO);
 				/* The answers of one batch to one client go out
 				 * together: every one but the last with MSG_MORE. */
-				bool more = next && next->kind == ITEM_REQ && !next->parked && next->c == it->c;
+				bool more = next && next->kind == ITEM_REQ && !next->parked.id && next->c == it->c;
 				conn_reply_more(it->c, it->h.op, it->h.reqid, it->status, it->payload,
 						it->status ? 0 : (size_t)it->plen, it->rbulk, it->rblen, more);
 			}
@@ -552,7 +552,7 @@ static bool serve_read(struct conn *c, MDB_txn **rtxn, struct item *it)
 	if (rc == -MDS_ERECALL) {
 		free(rb);
 		item_adopt(it, c);
-		if (!mds_lease_park(x.recall, it)) {
+		if (!mds_lease_park(&x.recall, it)) {
 			enqueue(it);
 			commit_pending();
 		}

@@ -117,6 +117,11 @@ struct mds_inode {
 };
 
 /* One transaction as the handlers see it. */
+/* A lease, as a request that must wait for it names it. */
+struct mds_lease_ref {
+	uint64_t dir, id;  /* id 0: none */
+};
+
 struct mtx {
 	struct mds *m;
 	MDB_txn *t;
@@ -124,7 +129,7 @@ struct mtx {
 	bool dirty;        /* the request changed the database */
 	uint64_t client;   /* the asking client (leases); 0: housekeeping, OSS, admin */
 	void *conn;        /* its connection, to grant a lease on; NULL: no grants */
-	uint64_t recall;   /* set with -MDS_ERECALL: the lease to wait for */
+	struct mds_lease_ref recall; /* set with -MDS_ERECALL: the lease to wait for */
 	bool async;        /* the client answered this already (SFS_FLAG_ASYNC): it never waits for a lease */
 };
 
@@ -184,9 +189,9 @@ int mds_lease_ino(struct mtx *x, uint64_t ino);
 uint64_t mds_lease_cover(struct mtx *x, uint64_t dir, uint64_t ino);
 /* The asking client's lease covering ino, or 0. */
 uint64_t mds_lease_covering(struct mtx *x, uint64_t ino);
-/* Park waiter until lease id is gone (sending the recall if not yet sent):
+/* Park waiter until lease r is gone (sending the recall if not yet sent):
  * 1, or 0 if that lease is gone already (run it now). */
-int mds_lease_park(uint64_t id, void *waiter);
+int mds_lease_park(const struct mds_lease_ref *r, void *waiter);
 /* SFS_CLTOMD_RELEASE from the asking client. */
 void mds_lease_release(struct mtx *x, uint64_t dir, uint64_t id);
 /* Every lease granted on conn is gone (the connection closed). */

@@ -191,7 +191,7 @@ int mds_lease_dir(struct mtx *x, uint64_t dir, bool grant, uint64_t *lease)
 	struct lease *l = find(dir);
 	if (l && l->state != L_FREE) {
 		if (l->client != x->client) {
-			x->recall = l->id;
+			x->recall = (struct mds_lease_ref){ l->dir, l->id };
 			rc = -MDS_ERECALL;
 		} else if (l->state == L_HELD && lease) {
 			*lease = l->id;
@@ -228,7 +228,7 @@ int mds_lease_ino(struct mtx *x, uint64_t ino)
 	struct cover *c = cover_find(ino);
 	if (c && c->l->state != L_FREE && c->l->client != x->client) {
 		if (!x->async) {
-			x->recall = c->l->id;
+			x->recall = (struct mds_lease_ref){ c->l->dir, c->l->id };
 			rc = -MDS_ERECALL;
 		} else if (c->l->state == L_HELD) {
 			/* An asynchronous request must not wait (its client's
@@ -295,19 +295,13 @@ uint64_t mds_lease_covering(struct mtx *x, uint64_t ino)
 	return id;
 }
 
-int mds_lease_park(uint64_t id, void *waiter)
+int mds_lease_park(const struct mds_lease_ref *r, void *waiter)
 {
 	struct pending_recall pr = { 0 };
 	int rc = 0;
 	pthread_mutex_lock(&lock);
-	struct lease *l = NULL;
-	for (size_t b = 0; b < LEASE_BUCKETS && !l; b++)
-		for (struct lease *p = leases[b]; p; p = p->next)
-			if (p->id == id && p->state != L_FREE) {
-				l = p;
-				break;
-			}
-	if (l) {
+	struct lease *l = find(r->dir);
+	if (l && l->id == r->id && l->state != L_FREE) {
 		if (l->nwait == l->capwait) {
 			size_t cap = l->capwait ? l->capwait * 2 : 8;
 			void **n = realloc(l->waiters, cap * sizeof(*n));
