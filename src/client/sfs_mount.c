@@ -1330,6 +1330,15 @@ static void register_opens(void)
  * with the asynchronous creates. */
 static atomic_int nf_total; /* nodes with nf_open > 0 */
 static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync);
+
+/* Under n->lock: one of its FOPEN_NOFLUSH handles is gone. */
+static void nf_handle_gone_locked(struct node *n)
+{
+	if (--n->nf_open == 0) {
+		n->nf_through = false;
+		atomic_fetch_sub(&nf_total, 1);
+	}
+}
 static int push_size(fuse_req_t req, struct node *n, bool sync);
 
 static void nf_revoke_flush(void)
@@ -1482,10 +1491,7 @@ static bool create_async(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		/* The caller was interrupted: no release will come. */
 		if (nf) {
 			pthread_mutex_lock(&n->lock);
-			if (--n->nf_open == 0) {
-				n->nf_through = false;
-				atomic_fetch_sub(&nf_total, 1);
-			}
+			nf_handle_gone_locked(n);
 			pthread_mutex_unlock(&n->lock);
 		}
 		node_put(n);
@@ -2405,10 +2411,8 @@ static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool 
 	bool unreg = n->unreg > 0;
 	if (unreg)
 		n->unreg--;
-	if (noflush && --n->nf_open == 0) {
-		n->nf_through = false;
-		atomic_fetch_sub(&nf_total, 1);
-	}
+	if (noflush)
+		nf_handle_gone_locked(n);
 	n->dirty = false;
 	pthread_mutex_unlock(&n->lock);
 	cred_of(req, &q.cred);
