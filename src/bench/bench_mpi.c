@@ -62,6 +62,13 @@ bool bench_failed(void)
 	return fail_set;
 }
 
+static void lost_contact(void)
+{
+	fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n", bench.prog,
+		bench.rank);
+	MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
 void bench_barrier(void)
 {
 	MPI_Request r;
@@ -72,11 +79,8 @@ void bench_barrier(void)
 	const struct timespec nap = { 0, 100 * 1000 };
 	for (;;) {
 		int done = 0;
-		if (MPI_Test(&r, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
-			fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n",
-				bench.prog, bench.rank);
-			MPI_Abort(MPI_COMM_WORLD, 1);
-		}
+		if (MPI_Test(&r, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+			lost_contact();
 		if (done)
 			return;
 		nanosleep(&nap, NULL);
@@ -87,11 +91,8 @@ bool bench_agree(void)
 {
 	bench_barrier(); /* the ranks that finish first sleep, not poll, until the rest come */
 	int mine = fail_set ? bench.rank : INT_MAX, first = INT_MAX;
-	if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS) {
-		fprintf(stderr, "%s: error: rank %d lost contact with the other ranks; aborting the job\n",
-			bench.prog, bench.rank);
-		MPI_Abort(MPI_COMM_WORLD, 1);
-	}
+	if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+		lost_contact();
 	if (first == INT_MAX)
 		return false;
 	if (first == bench.rank && !fail_reported) {

@@ -8,7 +8,9 @@
  * (with the caller's uid, gid and groups), not by the kernel (see
  * "permissions"), so a client that skips the kernel gains nothing.
  * Consistency is close-to-open: sizes written here reach the MDS at
- * flush/close/fsync, and an open drops cached pages.
+ * flush/close/fsync (for a write-only file made by an asynchronous create,
+ * before anybody else can see it: nf_revoke_flush), and an open drops
+ * cached pages.
  */
 /* 3.12: the loop configuration with a settable thread limit (the older
  * one caps worker threads at 10, fewer than the requests we keep in flight). */
@@ -1267,23 +1269,42 @@ static void send_open(uint64_t ino)
 	aop_send(o, ino, SFS_CLTOMD_OPEN, &o->oq, &o->olr, open_done);
 }
 
-static void register_opens(void)
+/* Up to NODES_TAKE nodes that pick (called under the node's lock; it may
+ * mark the node) chooses, each with a reference to give back with
+ * node_put; *more: there are others beyond them. */
+#define NODES_TAKE 256
+static int nodes_take(bool (*pick)(struct node *), struct node **v, bool *more)
 {
-	if (atomic_load(&unreg_total) == 0)
-		return;
-	struct node *v[256];
 	int nv = 0;
+	*more = false;
 	pthread_mutex_lock(&nodes_lock);
-	for (int b = 0; b < NODE_BUCKETS && nv < 256; b++)
-		for (struct node *p = nodes[b]; p && nv < 256; p = p->next) {
+	for (int b = 0; b < NODE_BUCKETS && !*more; b++)
+		for (struct node *p = nodes[b]; p && !*more; p = p->next) {
 			pthread_mutex_lock(&p->lock);
-			if (p->unreg > 0) {
+			if (nv == NODES_TAKE) {
+				*more = pick(p);
+			} else if (pick(p)) {
 				p->refs++;
 				v[nv++] = p;
 			}
 			pthread_mutex_unlock(&p->lock);
 		}
 	pthread_mutex_unlock(&nodes_lock);
+	return nv;
+}
+
+static bool has_unreg(struct node *p)
+{
+	return p->unreg > 0;
+}
+
+static void register_opens(void)
+{
+	if (atomic_load(&unreg_total) == 0)
+		return;
+	struct node *v[NODES_TAKE];
+	bool more;
+	int nv = nodes_take(has_unreg, v, &more);
 	for (int i = 0; i < nv; i++) {
 		struct node *n = v[i];
 		pthread_mutex_lock(&n->lock);
@@ -1303,7 +1324,7 @@ static void register_opens(void)
 		node_put(n);
 	}
 	if (atomic_load(&unreg_total) > 0)
-		register_opens(); /* more than 256 of them */
+		register_opens(); /* more than NODES_TAKE of them */
 }
 
 /* ---- closes the kernel does not tell us of ----
@@ -1330,6 +1351,7 @@ static void register_opens(void)
  * with the asynchronous creates. */
 static atomic_int nf_total; /* nodes with nf_open > 0 */
 static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync);
+static int push_size(fuse_req_t req, struct node *n, bool sync);
 
 /* Under n->lock: one of its FOPEN_NOFLUSH handles is gone. */
 static void nf_handle_gone_locked(struct node *n)
@@ -1339,31 +1361,23 @@ static void nf_handle_gone_locked(struct node *n)
 		atomic_fetch_sub(&nf_total, 1);
 	}
 }
-static int push_size(fuse_req_t req, struct node *n, bool sync);
+
+/* For nodes_take: a node with FOPEN_NOFLUSH handles goes through now. */
+static bool nf_take(struct node *p)
+{
+	if (p->nf_open == 0 || p->nf_through)
+		return false;
+	p->nf_through = true;
+	return true;
+}
 
 static void nf_revoke_flush(void)
 {
 	if (atomic_load(&nf_total) == 0)
 		return;
-	struct node *v[256];
-	int nv = 0;
-	bool more = false;
-	pthread_mutex_lock(&nodes_lock);
-	for (int b = 0; b < NODE_BUCKETS; b++)
-		for (struct node *p = nodes[b]; p; p = p->next) {
-			pthread_mutex_lock(&p->lock);
-			if (p->nf_open > 0 && !p->nf_through) {
-				if (nv < 256) {
-					p->nf_through = true;
-					p->refs++;
-					v[nv++] = p;
-				} else {
-					more = true;
-				}
-			}
-			pthread_mutex_unlock(&p->lock);
-		}
-	pthread_mutex_unlock(&nodes_lock);
+	struct node *v[NODES_TAKE];
+	bool more;
+	int nv = nodes_take(nf_take, v, &more);
 	/* A write that looked before its node went through has queued its
 	 * data and noted its size by now (it holds lease_send_lock). */
 	pthread_rwlock_wrlock(&lease_send_lock);

@@ -116,12 +116,12 @@ struct mds_inode {
 	char target[SFS_PATH_MAX + 1]; /* symlinks */
 };
 
-/* One transaction as the handlers see it. */
 /* A lease, as a request that must wait for it names it. */
 struct mds_lease_ref {
 	uint64_t dir, id;  /* id 0: none */
 };
 
+/* One transaction as the handlers see it. */
 struct mtx {
 	struct mds *m;
 	MDB_txn *t;
