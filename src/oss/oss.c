@@ -413,10 +413,54 @@ static int do_write(const uint8_t *data, const struct sfs_obj_write_req *q, size
 }
 
 /*
- * READ, answered from the page cache with sendfile: the reply's header and
- * payload, then the object's bytes straight from the cached pages to the
- * socket.  Copying them into a buffer of ours first (pread) was most of
- * this server's CPU on reads.  The reply promises `count` bytes (what the
+ * Read count bytes at off (4 KiB-aligned) of fd with O_DIRECT into buf
+ * (SFS_MAX_BULK bytes, page-aligned), zeros past what the object holds:
+ * 0, 1 when this file system refuses direct I/O (then nothing is read and
+ * the caller goes through the page cache), or -errno.
+ *
+ * Large reads bypass the page cache for the same reason large writes do:
+ * a page cache page is memory the kernel must find, fill and later
+ * reclaim, and on the virtual machines measured here the first touch of
+ * each such page cost more than the copy from our reused buffer to the
+ * socket (docs/performance.md, fifth round).  What the OSS wrote with
+ * O_DIRECT was never in its page cache anyway; dirty cached pages of the
+ * range (small buffered writes) are written back by the kernel before a
+ * direct read, so nothing stale is read.
+ */
+static int read_direct(struct ost *o, int fd, uint8_t *buf, uint64_t off, size_t count)
+{
+	size_t want = (count + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN, got = 0;
+	if (!set_direct(fd, true)) {
+		atomic_store(&o->no_direct, true);
+		return 1;
+	}
+	while (got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL && got == 0) {
+			atomic_store(&o->no_direct, true);
+			set_direct(fd, false);
+			return 1;
+		}
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < count) /* the object shrank meanwhile */
+		memset(buf + got, 0, count - got);
+	return 0;
+}
+
+/*
+ * READ: the reply's header and payload, then the object's bytes.  A large
+ * aligned read (64 KiB or more at a 4 KiB boundary) is read from the disk
+ * into our buffer with O_DIRECT and sent from there (read_direct); others
+ * are answered from the page cache with sendfile, from the cached pages
+ * straight to the socket (copying them into a buffer of ours with a
+ * buffered pread was most of this server's CPU on reads).  The reply promises `count` bytes (what the
  * object holds in the range when the request is served); should the object
  * shrink meanwhile, the rest is sent as zeros, which is what a read racing
  * a truncate may see.  0 once the reply is sent, 1 when it was not
@@ -451,6 +495,18 @@ static int serve_read(struct conn *c, const struct sfs_hdr *h, const struct sfs_
 		*err = fd;
 		return 1;
 	}
+	/* A large aligned read comes from the disk straight into our buffer
+	 * (see read_direct), not through the page cache. */
+	bool have = false;
+	if (count >= DIO_MIN && q->offset % DIO_ALIGN == 0 && !atomic_load(&o->no_direct)) {
+		int drc = read_direct(o, fd, c->bulk, q->offset, (size_t)count);
+		if (drc < 0) {
+			*err = drc;
+			close(fd);
+			return 1;
+		}
+		have = drc == 0;
+	}
 	throttle((size_t)count);
 	struct sfs_count_rep r = { .count = (uint32_t)count };
 	uint8_t p[SFS_MAX_PAYLOAD], hb[SFS_HDR_LEN];
@@ -478,6 +534,12 @@ static int serve_read(struct conn *c, const struct sfs_hdr *h, const struct sfs_
 		}
 		left -= (size_t)n;
 		net_iov_advance(&mh.msg_iov, &mh.msg_iovlen, (size_t)n);
+	}
+	if (have) {
+		if (!rc)
+			rc = net_write_full(c->fd, c->bulk, (size_t)count);
+		close(fd);
+		return rc;
 	}
 	off_t pos = (off_t)q->offset;
 	uint64_t sent = 0;

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/sfs-lib.sh"
 
 BIG_MB=${SFS_TEST_BIG_MB:-1024}
-plan 45
+plan 46
 
 sfs_munged munge
 sfs_mds --stripe-count 1
@@ -103,6 +103,13 @@ is "$(cat "$T/sp.out")" "$(((5 << 30) + 3)) True mid end" "sparse file > 4 GiB: 
 ok "O_APPEND" sh -c "echo one >>'$A/ap' && echo two >>'$A/ap' && [ \"\$(cat '$B/ap')\" = \"\$(printf 'one\ntwo')\" ]"
 head -c $((8 << 20)) /dev/urandom >"$T/dio.src"
 ok "O_DIRECT write and read" sh -c "dd if='$T/dio.src' of='$A/dio' bs=1M oflag=direct status=none && dd if='$B/dio' of='$T/dio.back' bs=1M iflag=direct status=none && cmp '$T/dio.src' '$T/dio.back'"
+# Small writes (buffered on the OSS) into a range written large (direct on
+# the OSS), and an object that ends inside a page: the OSS's direct reads
+# must see the small writes and stop at the object's end.
+head -c $(((3 << 20) + 100005)) /dev/urandom >"$T/mix.src"
+cp "$T/mix.src" "$T/mix.ref"
+printf 'patched by small writes' | dd of="$T/mix.ref" bs=1 seek=$(((1 << 20) + 777)) conv=notrunc status=none
+ok "small writes into a large range, an unaligned end: exact from the other mount" sh -c "dd if='$T/mix.src' of='$A/mix' bs=1M status=none && printf 'patched by small writes' | dd of='$A/mix' bs=1 seek=$(((1 << 20) + 777)) conv=notrunc status=none && cmp '$T/mix.ref' '$B/mix'"
 
 # 4 writers on 2 mounts, disjoint 4 MiB ranges of one shared file (IOR without -F)
 head -c $((16 << 20)) /dev/urandom >"$T/shared.src"
