@@ -59,6 +59,7 @@ struct oss_opts {
 	char *log_level;
 	char *pid_file;
 	int64_t heartbeat_ms;
+	bool direct_io;
 };
 
 static const struct cfg_opt oss_table[] = {
@@ -75,6 +76,7 @@ static const struct cfg_opt oss_table[] = {
 	CFG_STR("log-level", 0, struct oss_opts, log_level, "info", "error, warn, info or debug"),
 	CFG_STR("pid-file", 0, struct oss_opts, pid_file, NULL, "write the process id here"),
 	CFG_DURATION("heartbeat", 0, struct oss_opts, heartbeat_ms, "1s", 100, 60000, "how often to report to the MDS"),
+	CFG_BOOL("direct-io", 0, struct oss_opts, direct_io, "true", "large aligned reads and writes (64 KiB or more at 4 KiB boundaries) go between disk and buffer with O_DIRECT; false: all data through the page cache (for a host with memory to spare serving the same data again and again)"),
 	CFG_END
 };
 
@@ -97,7 +99,7 @@ struct ost {
 	 * across every change of an object's allocation, so the count is exact). */
 	int64_t used;
 	pthread_mutex_t cap_lock;
-	atomic_bool no_direct; /* its file system refused O_DIRECT I/O */
+	atomic_bool no_direct; /* --direct-io=false, or its file system refused O_DIRECT I/O */
 };
 
 static struct oss_opts opts;
@@ -937,6 +939,7 @@ int main(int argc, char **argv)
 			die("too many OST directories (at most %d)", MAX_OSTS);
 		osts[nosts].path = strdup(d);
 		pthread_mutex_init(&osts[nosts].cap_lock, NULL);
+		atomic_store(&osts[nosts].no_direct, !opts.direct_io);
 		if (ost_open(&osts[nosts]) || (opts.capacity > 0 && ost_count_used(&osts[nosts])))
 			exit(1);
 		if (opts.capacity > 0)
