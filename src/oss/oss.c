@@ -285,10 +285,12 @@ static int obj_open(struct ost *o, uint64_t objid, int flags)
  * one overlaps the write of the one before: a WRITE is handed to the
  * connection's writer thread, and the next request is read into the other
  * buffer meanwhile.  Anything else waits for the writer first, so every
- * request still sees all earlier ones done; what is gained is the time the
- * disk stood idle while a megabyte came in over the socket (measured at
- * about 0.6 s of every 5 per thread).  Only the writer sends while it is
- * busy, so the socket has one sender at a time.
+ * request still sees all earlier ones done.  What this can win back is the
+ * time the disk stood idle while a megabyte came in over the socket (about
+ * 0.6 s of every 5 per thread, measured); bench/fs-compare could not tell
+ * the gain apart from its noise (docs/performance.md, fifth round).  Only
+ * the writer sends while it is busy, so the socket has one sender at a
+ * time.
  */
 struct writer {
 	pthread_mutex_t lock;
@@ -462,11 +464,12 @@ static int read_direct(struct ost *o, int fd, uint8_t *buf, uint64_t off, size_t
  * into our buffer with O_DIRECT and sent from there (read_direct); others
  * are answered from the page cache with sendfile, from the cached pages
  * straight to the socket (copying them into a buffer of ours with a
- * buffered pread was most of this server's CPU on reads).  The reply promises `count` bytes (what the
- * object holds in the range when the request is served); should the object
- * shrink meanwhile, the rest is sent as zeros, which is what a read racing
- * a truncate may see.  0 once the reply is sent, 1 when it was not
- * (the caller answers the error in *err), or -errno: the socket is bad.
+ * buffered pread was most of this server's CPU on reads).  The reply
+ * promises `count` bytes (what the object holds in the range when the
+ * request is served); should the object shrink meanwhile, the rest is sent
+ * as zeros, which is what a read racing a truncate may see.  0 once the
+ * reply is sent, 1 when it was not (the caller answers the error in *err),
+ * or -errno: the socket is bad.
  */
 static int serve_read(struct conn *c, const struct sfs_hdr *h, const struct sfs_obj_read_req *q, int *err)
 {
