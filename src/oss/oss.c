@@ -342,6 +342,14 @@ static bool set_direct(int fd, bool on)
 	return nfl == fl || fcntl(fd, F_SETFL, nfl) == 0;
 }
 
+/* The OST's file system takes O_DIRECT opens but not the I/O, or refuses
+ * the flag: stay buffered on this OST from now on, starting with fd. */
+static void direct_refused(struct ost *o, int fd)
+{
+	atomic_store(&o->no_direct, true);
+	set_direct(fd, false);
+}
+
 /* pwrite all of buf at off; 0 or -errno. */
 static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off, size_t *done)
 {
@@ -388,11 +396,8 @@ static int do_write(const uint8_t *data, const struct sfs_obj_write_req *q, size
 	if (direct) {
 		rc = write_all(fd, data, blen, q->offset, &done);
 		if (rc == -EINVAL && done == 0) {
-			/* This file system takes O_DIRECT opens but not the I/O:
-			 * stay buffered on this OST from now on. */
-			atomic_store(&o->no_direct, true);
+			direct_refused(o, fd);
 			direct = false;
-			set_direct(fd, false);
 		}
 	}
 	if (!direct)
@@ -435,7 +440,7 @@ static int read_direct(struct ost *o, int fd, uint8_t *buf, uint64_t off, size_t
 {
 	size_t want = (count + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN, got = 0;
 	if (!set_direct(fd, true)) {
-		atomic_store(&o->no_direct, true);
+		direct_refused(o, fd);
 		return 1;
 	}
 	while (got < want) {
@@ -443,8 +448,7 @@ static int read_direct(struct ost *o, int fd, uint8_t *buf, uint64_t off, size_t
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EINVAL && got == 0) {
-			atomic_store(&o->no_direct, true);
-			set_direct(fd, false);
+			direct_refused(o, fd);
 			return 1;
 		}
 		if (n < 0)
@@ -658,6 +662,14 @@ static int do_stat(const struct sfs_obj_req *q, struct sfs_obj_stat_rep *r)
 	return 0;
 }
 
+/* Log a request that failed, unless it is a missing object or OST (which
+ * the client expects and handles). */
+static void log_failed(const struct conn *c, uint16_t op, int rc)
+{
+	if (rc && rc != -ENOENT && rc != -ESTALE)
+		log_warn("%s for '%s' failed: %s", sfs_op_name(op), c->peer.name, strerror(-rc));
+}
+
 static void *writer_main(void *arg)
 {
 	struct conn *c = arg;
@@ -671,8 +683,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		struct sfs_obj_write_rep r = { 0 };
 		int rc = do_write(w->data, &w->q, w->blen, &r);
-		if (rc && rc != -ENOENT && rc != -ESTALE)
-			log_warn("%s for '%s' failed: %s", sfs_op_name(SFS_CLTOOS_WRITE), c->peer.name, strerror(-rc));
+		log_failed(c, SFS_CLTOOS_WRITE, rc);
 		bool sent = !sfs_send_msg(c->fd, SFS_CLTOOS_WRITE, true, w->reqid, sfs_status_from_errno(rc), &r, NULL, 0);
 		pthread_mutex_lock(&w->lock);
 		w->busy = false;
@@ -810,8 +821,7 @@ static void *conn_main(void *arg)
 		default:
 			rc = -ENOSYS;
 		}
-		if (rc && rc != -ENOENT && rc != -ESTALE)
-			log_warn("%s for '%s' failed: %s", sfs_op_name(h.op), c->peer.name, strerror(-rc));
+		log_failed(c, h.op, rc);
 		if (sfs_send_msg(c->fd, h.op, true, h.reqid, sfs_status_from_errno(rc), out, rbulk, rblen))
 			break;
 	}
