@@ -2418,7 +2418,13 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool noflush)
 {
 	pthread_mutex_lock(&n->lock);
-	wb_wait_locked(n, false); /* nothing may use the node after the last put */
+	/* Writes under way use the node: they must end before the last put.
+	 * An asynchronous create still unanswered does not (create_done finds
+	 * the node by number, or finds none), so the release does not wait for
+	 * the MDS's commit of it: that wait held a worker thread and cost a
+	 * sleep and a wake-up per file created. */
+	while (n->inflight)
+		pthread_cond_wait(&n->idle, &n->lock);
 	while (n->registering)
 		pthread_cond_wait(&n->idle, &n->lock);
 	struct sfs_close_req q = { .ino = ino, .size = n->written_end, .mtime = n->mtime, .has_size = n->dirty };

@@ -14,13 +14,14 @@
 #    recall shows what was written before it, and all of it after the close;
 #  - fsync of the directory, then kill -9 of the MDS: every file is there
 #    after the restart;
+#  - a close does not wait for the MDS to answer the file's create;
 #  - a create the MDS refuses after the mount answered it: the write or the
 #    close fails, the name goes away, the refusal is logged;
 #  - async=false answers nothing itself.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sfs-lib.sh"
 
-plan 24
+plan 27
 
 MPORT=$(t_free_port)
 sfs_munged munge
@@ -151,6 +152,31 @@ sfs_mds --port "$MPORT" --lease-cooldown 300ms
 ok "the OST is back after the MDS restart" sfs_wait_osts "$B" 1
 is "$(ls "$B/e" | wc -l)" 100 "all 100 files made before the fsync are there after kill -9 of the MDS"
 is "$(cat "$B/e/g77")" 77 "and hold their data"
+
+# ---- a close does not wait for the MDS's answer to the create ----
+# A release waits for the file's writes only.  With the MDS stopped, more
+# empty files than the mount has worker threads (32) are made and closed;
+# had each release held its thread until the MDS answered, the mount would
+# stall at the 33rd.  (Within a second of the MDS's last answer: after that
+# the mount no longer knows which names are missing, and asks the MDS.)
+mkdir "$A/s"
+a0=$(sfs_stat "$A" async_creates)
+timeout 30 python3 - "$A/s" "$MDS_PID" <<'PY'
+import os, signal, sys
+d, mds = sys.argv[1], int(sys.argv[2])
+def make(name):
+    os.close(os.open(os.path.join(d, name), os.O_CREAT | os.O_WRONLY, 0o644))
+for i in range(3):      # A leases s and reserves inode numbers again (after the restart)
+    make("first%d" % i)
+os.kill(mds, signal.SIGSTOP)
+for i in range(100):
+    make("z%d" % i)
+PY
+rc=$?
+kill -CONT "$MDS_PID"
+is "$rc" 0 "with the MDS stopped, A makes and closes 100 files"
+ok "A answered those creates itself ($a0 -> $(sfs_stat "$A" async_creates))" test "$(sfs_stat "$A" async_creates)" -ge "$((a0 + 100))"
+is "$(ls "$B/s" | wc -l)" 103 "B lists all of them once the MDS goes on"
 
 # ---- a create the MDS refuses ----
 t_stop "$MDS_PID"
