@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define RECALLED 256
-#define WAYS 4   /* slots per set: a new item takes a free or stale one, else the oldest */
+#define WAYS 8   /* slots per set: a new item takes a free or stale one, else the oldest */
 
 struct lslot {
 	uint64_t dir, id, gen;
