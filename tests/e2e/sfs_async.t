@@ -62,13 +62,16 @@ except FileExistsError: print("EEXIST")' "$A/d/w")" EEXIST "O_EXCL on an existin
 # ---- write-only files made asynchronously: their close sends no FLUSH ----
 # What the FLUSH would do (wait for the write-behind, tell the MDS the size)
 # A does when the lease goes: B reads all of it at once.
+# The mount knows a name is missing for 1 s after the MDS last said so: the
+# create that takes the lease and the one under test come from one process,
+# right after each other, so that a busy machine does not stretch the gap.
 mkdir "$A/n"
-: >"$A/n/first" # the first create there takes the lease
 head -c 100000 /dev/urandom >"$T/n.data"
 n0=$(sfs_stat "$A" noflush_opens)
 python3 - "$T/n.data" "$A/n/f" <<'PY'
 import os, sys
 data = open(sys.argv[1], "rb").read()
+os.close(os.open(os.path.join(os.path.dirname(sys.argv[2]), "first"), os.O_CREAT | os.O_WRONLY, 0o644))  # takes the lease
 fd = os.open(sys.argv[2], os.O_CREAT | os.O_WRONLY, 0o644)
 os.write(fd, data)
 os.close(fd)
@@ -79,10 +82,10 @@ ok "B reads every byte of it at once" cmp "$T/n.data" "$B/n/f"
 # A file still open when the lease is recalled: what it holds is told then,
 # and its later writes go through at once (its close will not tell A).
 sleep 0.5 # B's lookup recalled A's lease: the cool-down passes
-: >"$A/n/again"
 python3 - "$A/n/g" "$T/nf" <<'PY' &
 import os, sys, time
 path, flag = sys.argv[1], sys.argv[2]
+os.close(os.open(os.path.join(os.path.dirname(path), "again"), os.O_CREAT | os.O_WRONLY, 0o644))  # takes the lease again
 fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
 os.write(fd, b"a" * 1000)
 open(flag + ".one", "w").close()
@@ -184,9 +187,10 @@ rm -f "$T/mds.port"
 sfs_mds --port "$MPORT" --lease-cooldown 300ms --fault-refuse-async-create
 sfs_wait_osts "$A" 1
 mkdir "$A/x"
-: >"$A/x/first"    # A now holds the lease on x and knows its names
 out=$(python3 - "$A/x/bad" 2>&1 <<'PY'
 import os, sys
+# The first create takes the lease on x; "bad" right after it is answered by A.
+os.close(os.open(os.path.join(os.path.dirname(sys.argv[1]), "first"), os.O_CREAT | os.O_WRONLY, 0o644))
 try:
     fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
     os.write(fd, b"x" * 4096)
