@@ -2,7 +2,8 @@
  * test_lcache.c: unit tests of the client's lease cache (libsfs/sfs_lcache.h):
  * answers only while the covering lease holds, at the same connection
  * generation; a recall forgets everything under that lease at once; a
- * lease recalled before its grant was seen is never taken; drops.
+ * lease recalled before its grant was seen is never taken; drops; how many
+ * names stay found when the tables fill.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,23 +106,30 @@ static void test_drops(void **state)
 	assert_true(lc_get_entry(40, "b", 1, &out));
 }
 
+/* Lease dir as (lease, gen), put n names PREFIXi (inode ino0 + i) under it,
+ * and count how many are found again with the right inode. */
+static int put_and_find(uint64_t dir, uint64_t lease, uint64_t gen, const char *prefix, uint64_t ino0, int n)
+{
+	struct sfs_attr out;
+	char name[32];
+	lc_lease_add(dir, lease, gen);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		struct sfs_attr a = attr(ino0 + (uint64_t)i, 0100644);
+		lc_put_entry(dir, name, &a, lease, gen, lc_epoch());
+	}
+	int hits = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		hits += lc_get_entry(dir, name, gen, &out) && out.ino == ino0 + (uint64_t)i;
+	}
+	return hits;
+}
+
 static void test_many_names_fit(void **state)
 {
 	/* A directory of 8,000 names (mdtest's) is nearly all kept. */
-	struct sfs_attr out;
-	lc_lease_add(50, 15, 3);
-	for (uint64_t i = 0; i < 8000; i++) {
-		char n[32];
-		snprintf(n, sizeof(n), "file.mdtest.%llu", (unsigned long long)i);
-		struct sfs_attr a = attr(100000 + i, 0100644);
-		lc_put_entry(50, n, &a, 15, 3, lc_epoch());
-	}
-	int hits = 0;
-	for (uint64_t i = 0; i < 8000; i++) {
-		char n[32];
-		snprintf(n, sizeof(n), "file.mdtest.%llu", (unsigned long long)i);
-		hits += lc_get_entry(50, n, 3, &out) && out.ino == 100000 + i;
-	}
+	int hits = put_and_find(50, 15, 3, "file.mdtest.", 100000, 8000);
 	assert_true(hits >= 7600);
 	uint64_t h, r;
 	lc_stats(&h, &r);
@@ -134,20 +142,7 @@ static void test_three_quarters_full(void **state)
 	/* 24,000 names and inodes in tables of 32,768 each: a name is found
 	 * only with its inode's attributes, and each may have been pushed out
 	 * of its set.  Sets of 8 keep 21,864 here; sets of 4 kept 19,691. */
-	struct sfs_attr out;
-	lc_lease_add(60, 16, 4);
-	for (uint64_t i = 0; i < 24000; i++) {
-		char n[32];
-		snprintf(n, sizeof(n), "f%llu", (unsigned long long)i);
-		struct sfs_attr a = attr(500000 + i, 0100644);
-		lc_put_entry(60, n, &a, 16, 4, lc_epoch());
-	}
-	int hits = 0;
-	for (uint64_t i = 0; i < 24000; i++) {
-		char n[32];
-		snprintf(n, sizeof(n), "f%llu", (unsigned long long)i);
-		hits += lc_get_entry(60, n, 4, &out) && out.ino == 500000 + i;
-	}
+	int hits = put_and_find(60, 16, 4, "f", 500000, 24000);
 	print_message("%d of 24000 names found\n", hits);
 	assert_true(hits >= 21000);
 }
