@@ -108,6 +108,7 @@ struct node {
 	uint64_t written_end;   /* end of our writes not yet told to the MDS */
 	int64_t mtime;          /* of our last write */
 	bool dirty;
+	int telling;            /* sizes on their way to the MDS, not answered yet: written_end beats its answers */
 	int inflight;           /* write-behind writes not yet answered by the OSSs */
 	struct wjob *wb_jobs;   /* those writes (their ranges), under lock */
 	int werr;               /* first error of one of them, reported at the next write, flush or fsync */
@@ -198,7 +199,7 @@ static void merge_local(struct sfs_attr *a)
 	struct node *n = node_find_locked(a->ino);
 	if (n) {
 		pthread_mutex_lock(&n->lock);
-		if (n->dirty && n->written_end > a->size) {
+		if ((n->dirty || n->telling) && n->written_end > a->size) {
 			a->size = n->written_end;
 			a->blocks = (a->size + 511) / 512;
 			if (n->mtime > a->mtime)
@@ -1071,6 +1072,7 @@ struct aop {
 	};
 	uint64_t parent, ino, pseq, gen, epoch;
 	char name[SFS_NAME_MAX + 1];
+	struct node *told;      /* a release's CLOSE or SETSIZE telling this node's size: its reference */
 };
 
 static void async_slot_take(void)
@@ -1398,11 +1400,21 @@ static void nf_revoke_flush(void)
 		nf_revoke_flush();
 }
 
+static void size_told(struct node *n)
+{
+	pthread_mutex_lock(&n->lock);
+	n->telling--;
+	pthread_mutex_unlock(&n->lock);
+	node_put(n);
+}
+
 static void close_done(struct sfs_call *call)
 {
 	struct aop *o = (struct aop *)call;
 	if (call->rc)
 		log_warn("closing inode %" PRIu64 " on the MDS failed: %s", o->ino, strerror(-call->rc));
+	if (o->told)
+		size_told(o->told);
 	free(o);
 	async_slot_give();
 }
@@ -2352,6 +2364,8 @@ static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync)
 	struct sfs_setsize_req q = { .ino = n->ino, .size = dirty ? n->written_end : 0, .mtime = dirty ? n->mtime : 0,
 				     .flags = sync ? SFS_SETSIZE_SYNC : 0 };
 	n->dirty = false;
+	if (dirty)
+		n->telling++;
 	pthread_mutex_unlock(&n->lock);
 	if (!dirty && !sync)
 		return 0;
@@ -2359,9 +2373,11 @@ static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync)
 	q.cred = *cred;
 	lc_drop_ino(n->ino);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
-	if (rc && dirty) {
+	if (dirty) {
 		pthread_mutex_lock(&n->lock);
-		n->dirty = true;
+		n->telling--;
+		if (rc)
+			n->dirty = true;
 		pthread_mutex_unlock(&n->lock);
 	}
 	return rc;
@@ -2434,19 +2450,39 @@ static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool 
 	if (noflush)
 		nf_handle_gone_locked(n);
 	n->dirty = false;
+	/* Until the MDS has answered the size sent below, an answer of its
+	 * that was sent before it may still come, with the old size: the node
+	 * stays (this handle's reference goes with the request) and its
+	 * written_end wins (merge_local). */
+	if (q.has_size)
+		n->telling++;
 	pthread_mutex_unlock(&n->lock);
 	cred_of(req, &q.cred);
-	if (q.has_size)
+	struct node *told = NULL;
+	if (q.has_size) {
 		lc_drop_ino(ino);
-	node_put(n);
+		told = n;
+	} else {
+		node_put(n);
+	}
 	if (unreg) {
 		/* The MDS was never told of this open: no CLOSE, only the size
 		 * if one is left to tell. */
 		atomic_fetch_sub(&unreg_total, 1);
-		struct aop *o = q.has_size ? calloc(1, sizeof(*o)) : NULL;
-		if (o) {
-			o->sq = (struct sfs_setsize_req){ .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
-			aop_send(o, ino, SFS_CLTOMD_SETSIZE, &o->sq, &o->ar, close_done);
+		if (told) {
+			struct aop *o = calloc(1, sizeof(*o));
+			if (o) {
+				o->sq = (struct sfs_setsize_req){ .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
+				o->told = told;
+				aop_send(o, ino, SFS_CLTOMD_SETSIZE, &o->sq, &o->ar, close_done);
+			} else {
+				struct sfs_setsize_req sq = { .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
+				struct sfs_attr_rep ar;
+				int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &sq, &ar);
+				if (rc)
+					log_warn("telling the MDS the size of inode %" PRIu64 " failed: %s", (uint64_t)ino, strerror(-rc));
+				size_told(told);
+			}
 		}
 		fuse_reply_err(req, 0);
 		return;
@@ -2456,11 +2492,14 @@ static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool 
 	struct aop *o = calloc(1, sizeof(*o));
 	if (o) {
 		o->clq = q;
+		o->told = told;
 		aop_send(o, ino, SFS_CLTOMD_CLOSE, &o->clq, NULL, close_done);
 	} else {
 		int rc = sfs_rpc(MDS, SFS_CLTOMD_CLOSE, &q, NULL);
 		if (rc)
 			log_warn("closing inode %" PRIu64 " on the MDS failed: %s", (uint64_t)ino, strerror(-rc));
+		if (told)
+			size_told(told);
 	}
 	fuse_reply_err(req, 0);
 }
