@@ -1400,8 +1400,13 @@ static void nf_revoke_flush(void)
 		nf_revoke_flush();
 }
 
+/* The MDS has answered a size we told it.  An answer of its to a request
+ * sent before (a LOOKUP or GETATTR of another thread) may have put the old
+ * size in the lease cache meanwhile: dropping the inode now makes the lease
+ * cache refuse every answer to a request sent before this point. */
 static void size_told(struct node *n)
 {
+	lc_drop_ino(n->ino);
 	pthread_mutex_lock(&n->lock);
 	n->telling--;
 	pthread_mutex_unlock(&n->lock);
@@ -2374,6 +2379,7 @@ static int push_size_as(const struct sfs_cred *cred, struct node *n, bool sync)
 	lc_drop_ino(n->ino);
 	int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &q, &r);
 	if (dirty) {
+		lc_drop_ino(n->ino); /* as in size_told */
 		pthread_mutex_lock(&n->lock);
 		n->telling--;
 		if (rc)
