@@ -2476,13 +2476,13 @@ static void release_handle(fuse_req_t req, fuse_ino_t ino, struct node *n, bool 
 		 * if one is left to tell. */
 		atomic_fetch_sub(&unreg_total, 1);
 		if (told) {
+			struct sfs_setsize_req sq = { .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
 			struct aop *o = calloc(1, sizeof(*o));
 			if (o) {
-				o->sq = (struct sfs_setsize_req){ .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
+				o->sq = sq;
 				o->told = told;
 				aop_send(o, ino, SFS_CLTOMD_SETSIZE, &o->sq, &o->ar, close_done);
 			} else {
-				struct sfs_setsize_req sq = { .cred = q.cred, .ino = ino, .size = q.size, .mtime = q.mtime };
 				struct sfs_attr_rep ar;
 				int rc = sfs_rpc(MDS, SFS_CLTOMD_SETSIZE, &sq, &ar);
 				if (rc)
